@@ -1,0 +1,40 @@
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from accounts.models import Membership, Role
+
+# Paths an admin without MFA may still reach: to set it up, sign out, or load assets.
+_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/favicon")
+
+
+class RequireAdminMFAMiddleware:
+    """Organization admins must have an authenticator app (TOTP) before using the portal or the
+    session-authenticated API. Everyone else may turn MFA on; admins may not skip it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(_ALLOWED_PREFIXES)
+            and "HTTP_AUTHORIZATION" not in request.META
+            and Membership.objects.filter(user=user, role=Role.ADMIN).exists()
+        ):
+            from allauth.mfa.models import Authenticator
+
+            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                if request.path.startswith("/api/"):
+                    from django.http import JsonResponse
+
+                    return JsonResponse(
+                        {
+                            "detail": "Organization admins must set up two-factor authentication first.",
+                            "code": "mfa_required",
+                        },
+                        status=403,
+                    )
+                return redirect(reverse("mfa_activate_totp") + "?next=" + request.path)
+        return self.get_response(request)

@@ -1,0 +1,103 @@
+"""Every read of accounts data, scoped to the caller's organization."""
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import (
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+    Partnership,
+    PartnershipInvitation,
+    StageChange,
+)
+from prm.common.errors import NotFound
+
+
+def memberships_of(*, user) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+
+
+def membership_for(*, user, organization_id) -> Membership:
+    try:
+        return Membership.objects.select_related("organization").get(user=user, organization_id=organization_id)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Organization not found.") from None
+
+
+def organization_members(*, org: Organization) -> QuerySet[Membership]:
+    return Membership.objects.filter(organization=org).select_related("user").order_by("user__email")
+
+
+def organization_member(*, org: Organization, membership_id) -> Membership:
+    try:
+        return organization_members(org=org).get(pk=membership_id)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Member not found.") from None
+
+
+def organization_invitations(*, org: Organization) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(organization=org).select_related("invited_by").order_by("-created_at")
+
+
+def organization_invitation(*, org: Organization, invitation_id) -> Invitation:
+    try:
+        return organization_invitations(org=org).get(pk=invitation_id)
+    except (Invitation.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Invitation not found.") from None
+
+
+def invitation_by_token(*, token: str) -> Invitation:
+    try:
+        return Invitation.objects.select_related("organization").get(token=str(token)[:64])
+    except Invitation.DoesNotExist:
+        raise NotFound("This invitation link is not valid.") from None
+
+
+def partnerships_of(*, org: Organization, include_ended: bool = True) -> QuerySet[Partnership]:
+    qs = Partnership.objects.filter(Q(initiator=org) | Q(partner=org)).select_related("initiator", "partner")
+    if not include_ended:
+        qs = qs.filter(status=Partnership.Status.ACTIVE)
+    return qs.order_by("status", "-created_at")
+
+
+def partnership_for(*, org: Organization, partnership_id) -> Partnership:
+    """The one way to fetch a partnership for a caller: 404 unless their organization is a side."""
+    try:
+        return partnerships_of(org=org).get(pk=partnership_id)
+    except (Partnership.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Partnership not found.") from None
+
+
+def partnership_stage_changes(*, org: Organization, partnership_id) -> QuerySet[StageChange]:
+    partnership = partnership_for(org=org, partnership_id=partnership_id)
+    return partnership.stage_changes.select_related("changed_by", "changed_by_organization")
+
+
+def partnership_invitations_of(*, org: Organization) -> QuerySet[PartnershipInvitation]:
+    """Sent by the organization, or addressed to it."""
+    return (
+        PartnershipInvitation.objects.filter(Q(inviter=org) | Q(invitee=org))
+        .select_related("inviter", "invitee", "invited_by")
+        .order_by("-created_at")
+    )
+
+
+def partnership_invitation_for(*, org: Organization, invitation_id) -> PartnershipInvitation:
+    try:
+        return partnership_invitations_of(org=org).get(pk=invitation_id)
+    except (PartnershipInvitation.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Partnership invitation not found.") from None
+
+
+def partnership_invitation_by_token(*, token: str) -> PartnershipInvitation:
+    try:
+        return PartnershipInvitation.objects.select_related("inviter", "invitee").get(token=str(token)[:64])
+    except PartnershipInvitation.DoesNotExist:
+        raise NotFound("This partnership invitation link is not valid.") from None
+
+
+def pending_partnership_invitations_for_user(*, user) -> QuerySet[PartnershipInvitation]:
+    return PartnershipInvitation.objects.filter(
+        status=InvitationStatus.PENDING, email__iexact=user.email
+    ).select_related("inviter")

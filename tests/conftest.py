@@ -1,0 +1,76 @@
+import os
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Organization, Role, User
+from tests.factories import OrganizationFactory, PartnershipFactory, member
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def require_service(name: str, available: bool, why: str = "") -> None:
+    """Skip when a real service is missing, except under REQUIRE_SERVICES=1 (CI), where it fails."""
+    if available:
+        return
+    message = f"{name} is not available{': ' + why if why else ''}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} (REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    # Tests speak plain HTTP to the test client and the live server.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@dataclass
+class World:
+    """Three actors: a member of the owner org, a member of a partner org, and an outsider."""
+
+    owner_org: Organization
+    partner_org: Organization
+    outsider_org: Organization
+    owner: User
+    partner: User
+    outsider: User
+    partnership: object
+
+    def api(self, user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+
+@pytest.fixture
+def world(db) -> World:
+    owner_org = OrganizationFactory(name="Owner Co")
+    partner_org = OrganizationFactory(name="Partner Co")
+    outsider_org = OrganizationFactory(name="Outsider Co")
+    partnership = PartnershipFactory(initiator=owner_org, partner=partner_org)
+    return World(
+        owner_org=owner_org,
+        partner_org=partner_org,
+        outsider_org=outsider_org,
+        owner=member(owner_org, Role.PARTNER_MANAGER, email="owner@owner.test"),
+        partner=member(partner_org, Role.PARTNER_MANAGER, email="pm@partner.test"),
+        outsider=member(outsider_org, Role.ADMIN, email="admin@outsider.test"),
+        partnership=partnership,
+    )
+
+
+def assert_no_leak(response, *secrets: str) -> None:
+    body = response.content.decode(errors="replace")
+    for secret in secrets:
+        assert secret not in body, f"{secret!r} leaked in a {response.status_code} response"
