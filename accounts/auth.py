@@ -27,3 +27,15 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         if token.created < timezone.now() - settings.API_TOKEN_TTL:
             raise exceptions.AuthenticationFailed("Token has expired; request a new one.")
         return user, token
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """What a locked-out client sees: JSON for the API, a page for people."""
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "Too many failed sign-in attempts; try again later.", "code": "locked_out"}, status=429
+        )
+    return render(request, "account/lockout.html", status=429)

@@ -121,7 +121,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
+AXES_LOCKOUT_CALLABLE = "accounts.auth.lockout_response"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")

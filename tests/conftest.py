@@ -53,19 +53,30 @@ class World:
         return client
 
 
+def with_mfa(user: User) -> str:
+    """Give the user a TOTP authenticator; returns its secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
 @pytest.fixture
 def world(db) -> World:
     owner_org = OrganizationFactory(name="Owner Co")
     partner_org = OrganizationFactory(name="Partner Co")
     outsider_org = OrganizationFactory(name="Outsider Co")
     partnership = PartnershipFactory(initiator=owner_org, partner=partner_org)
+    outsider = member(outsider_org, Role.ADMIN, email="admin@outsider.test")
+    with_mfa(outsider)  # admins must have MFA to use the portal
     return World(
         owner_org=owner_org,
         partner_org=partner_org,
         outsider_org=outsider_org,
         owner=member(owner_org, Role.PARTNER_MANAGER, email="owner@owner.test"),
         partner=member(partner_org, Role.PARTNER_MANAGER, email="pm@partner.test"),
-        outsider=member(outsider_org, Role.ADMIN, email="admin@outsider.test"),
+        outsider=outsider,
         partnership=partnership,
     )
 

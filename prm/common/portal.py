@@ -7,11 +7,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect
 
-from prm.common.errors import ApplicationError, NotFound
+from prm.common.errors import ApplicationError, NotFound, PermissionDeniedError
 
 
 def apply_error_to_form(form, exc: ApplicationError) -> None:
-    """Show a domain error on the form: field errors where the service named fields."""
+    """Show a domain error on the form: field errors where the service named fields.
+
+    A permission error is not about the form (the user may not even see it): it propagates, and
+    portal_view shows it as a message on the page the user came from.
+    """
+    if isinstance(exc, PermissionDeniedError):
+        raise exc
     placed = False
     for field, errors in (exc.extra or {}).items():
         if field in form.fields:
