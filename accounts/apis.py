@@ -225,6 +225,7 @@ class MemberDetailApi(APIView):
         member = org_services.membership_change_role(actor=request.user, membership=member, role=data["role"])
         return Response(MemberOut(member).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id: int, member_id: int):
         org = selectors.membership_for(user=request.user, organization_id=org_id).organization
         member = selectors.organization_member(org=org, membership_id=member_id)
