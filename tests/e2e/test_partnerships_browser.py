@@ -1,8 +1,8 @@
 import pytest
 from django.core.management import call_command
 
-from accounts.models import Partnership, StageChange
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.models import Partnership, StageChange
 from tests.e2e.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
