@@ -167,3 +167,9 @@ def test_api_docs_and_schema_need_no_cdn(client):
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
+
+
+def test_404_page_is_friendly(world, login):
+    response = login(world.owner).get("/partnerships/987654/")
+    assert response.status_code == 404
+    assert "does not exist" in response.content.decode()
