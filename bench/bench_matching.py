@@ -1,0 +1,297 @@
+"""Matching benchmark: prints wall time, peak RSS, candidate pairs and precision/recall/F1 for the engine
+and three baselines, on generated lists and on the labelled dedupe-examples data.
+
+    .venv/bin/python bench/bench_matching.py                      # 10k and 100k + real data
+    .venv/bin/python bench/bench_matching.py --sizes 1000000 --no-real --no-baselines
+
+Every timed run happens in a fresh child process, so each peak RSS (getrusage ru_maxrss) belongs to that
+run alone.  The child loads already-normalized lists (the Django side stores the normalized keys at
+import), so 'match' times exclude normalization; 'prepare' is timed separately.
+
+Scoring.  Records are labelled with a group (company) id.  precision = correct pairs / predicted pairs.
+recall = one-to-one pairs the correct predictions support (per group: min(distinct left, distinct right)
+records in correct pairs) / one-to-one pairs possible (per group: min(left records, right records)).
+This treats the one-to-one engine and the many-to-many baselines alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.generate import generate_pair  # noqa: E402
+from mapping.engine import MatchConfig, match, match_incremental, prepare  # noqa: E402
+
+CACHE = Path(os.environ.get("PRM_BENCH_CACHE", "/tmp/prm-bench"))
+DATA = Path(os.environ.get("PRM_BENCH_DATA", "/work/shared/data/dedupe-examples"))
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process: VmHWM on Linux, else getrusage's ru_maxrss.
+
+    getrusage's ru_maxrss survives exec on Linux, so in a child it reports at least the parent's peak;
+    VmHWM belongs to the new program alone.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return rusage_peak_mb()
+
+
+def rusage_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+# --- data sets ---------------------------------------------------------------------------------------
+
+
+def _cached(name: str, build):
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{name}.pkl"
+    if path.exists():
+        with path.open("rb") as f:
+            return pickle.load(f)
+    data = build()
+    with path.open("wb") as f:
+        pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return data
+
+
+def generated(n: int, seed: int):
+    def build():
+        left, right, _truth = generate_pair(n, seed)
+        started = time.perf_counter()
+        left, right = prepare(left), prepare(right)
+        return {"left": left, "right": right, "prepare_s": time.perf_counter() - started}
+
+    return _cached(f"generated-{n}-{seed}", build)
+
+
+def _split_groups(frame: pd.DataFrame, group: str, seed: int):
+    """Deal each group's records alternately to two lists (in a seeded random order)."""
+    rng = np.random.default_rng(seed)
+    frame = frame.iloc[rng.permutation(len(frame))]
+    side = frame.groupby(group).cumcount() % 2
+    # a group's first record goes left or right at random, so one-record groups land on both sides
+    flip = frame[group].map(pd.Series(rng.integers(0, 2, frame[group].nunique()),
+                                      index=frame[group].unique()))
+    side = (side + flip) % 2
+    return frame[side == 0], frame[side == 1]
+
+
+def patstat(seed: int = 1):
+    def build():
+        raw = pd.read_csv(DATA / "patstat_reference.csv")
+        frame = pd.DataFrame({"name": raw["person_name"].to_numpy(), "entity": raw["leuven_id"].to_numpy()},
+                             index=raw["person_id"].rename("id"))
+        left, right = _split_groups(frame, "entity", seed)
+        return {"left": prepare(left), "right": prepare(right), "prepare_s": float("nan")}
+
+    return _cached(f"patstat-{seed}", build)
+
+
+def chicago(seed: int = 1):
+    def build():
+        raw = pd.read_csv(DATA / "chicago_early_childhood_sites.csv", dtype=str)
+        name = raw["Site name"].str.replace(r"\s+", " ", regex=True).str.strip()
+        frame = pd.DataFrame({
+            "name": name, "postal_code": raw["Zip"].str.extract(r"(\d{5})")[0], "city": "Chicago",
+            "country": "US", "address": raw["Address"], "phone": raw["Phone"],
+            "entity": raw["True Id"].astype(int),
+        }).set_index(raw["Id"].astype(int).rename("id"))
+        left, right = _split_groups(frame, "entity", seed)
+        return {"left": prepare(left), "right": prepare(right), "prepare_s": float("nan")}
+
+    return _cached(f"chicago-{seed}", build)
+
+
+# --- scoring -----------------------------------------------------------------------------------------
+
+
+def evaluate(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -> dict:
+    gl, gr = left["entity"], right["entity"]
+    possible = pd.concat([gl.value_counts().rename("l"), gr.value_counts().rename("r")], axis=1).fillna(0)
+    n_possible = int(possible.min(axis=1).sum())
+    if len(pairs) == 0:
+        return {"pairs": 0, "precision": 0.0, "recall": 0.0, "f1": 0.0}
+    el = gl.reindex(pairs["left_id"]).to_numpy()
+    er = gr.reindex(pairs["right_id"]).to_numpy()
+    correct = pairs.loc[el == er].assign(entity=el[el == er])
+    supported = correct.groupby("entity").agg(l=("left_id", "nunique"), r=("right_id", "nunique"))
+    tp = int(supported.min(axis=1).sum())
+    precision = len(correct) / len(pairs)
+    recall = tp / max(n_possible, 1)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+    return {"pairs": len(pairs), "precision": round(precision, 4), "recall": round(recall, 4),
+            "f1": round(f1, 4)}
+
+
+# --- methods -----------------------------------------------------------------------------------------
+
+
+def engine(left, right, config):
+    result = match(left, right, config)
+    return result[result["status"] == "match"][["left_id", "right_id"]], {
+        "review": int((result["status"] == "review").sum()), "candidates": result.attrs["candidate_pairs"]}
+
+
+def vlookup_domain(left, right, _config):
+    """What a spreadsheet does: first row of the partner list with the same (cleaned) website domain."""
+    lookup = right.loc[right["domain_norm"] != "", "domain_norm"].reset_index().drop_duplicates("domain_norm")
+    keys = left.loc[left["domain_norm"] != "", "domain_norm"].reset_index()
+    pairs = keys.merge(lookup, on="domain_norm", suffixes=("_l", "_r"))
+    return pairs.rename(columns={pairs.columns[0]: "left_id", pairs.columns[2]: "right_id"})[
+        ["left_id", "right_id"]], {}
+
+
+def exact_name(left, right, _config):
+    lookup = right.loc[right["name_norm"] != "", "name_norm"].reset_index().drop_duplicates("name_norm")
+    keys = left.loc[left["name_norm"] != "", "name_norm"].reset_index()
+    pairs = keys.merge(lookup, on="name_norm", suffixes=("_l", "_r"))
+    return pairs.rename(columns={pairs.columns[0]: "left_id", pairs.columns[2]: "right_id"})[
+        ["left_id", "right_id"]], {}
+
+
+def naive_recordlinkage(left, right, _config):
+    """The recordlinkage tutorial recipe: sorted neighbourhood on the name, Jaro-Winkler >= 0.9."""
+    import recordlinkage as rl
+
+    a = left[["name_norm"]].replace("", None)
+    b = right[["name_norm"]].replace("", None)
+    pairs = rl.index.SortedNeighbourhood("name_norm", window=5).index(a, b)
+    comparer = rl.Compare()
+    comparer.string("name_norm", "name_norm", method="jarowinkler", threshold=0.9, label="name")
+    features = comparer.compute(pairs, a, b)
+    hits = features.index[features["name"] == 1]
+    return pd.DataFrame({"left_id": hits.get_level_values(0), "right_id": hits.get_level_values(1)}), {
+        "candidates": len(pairs)}
+
+
+def naive_recordlinkage_one_to_one(left, right, config):
+    """The same, reduced to one partner per record (greedy by Jaro-Winkler), as account mapping needs."""
+    from mapping.engine.assign import greedy_one_to_one
+    from mapping.engine.features import similarity
+
+    pairs, extra = naive_recordlinkage(left, right, config)
+    jw = similarity(left["name_norm"].reindex(pairs["left_id"]).to_numpy(dtype=object),
+                    right["name_norm"].reindex(pairs["right_id"]).to_numpy(dtype=object))
+    l_rank = pd.factorize(pairs["left_id"], sort=True)[0]
+    r_rank = pd.factorize(pairs["right_id"], sort=True)[0]
+    return pairs.iloc[greedy_one_to_one(l_rank, r_rank, jw)], extra
+
+
+METHODS = {"engine": engine, "vlookup-domain": vlookup_domain, "exact-name": exact_name,
+           "naive-recordlinkage": naive_recordlinkage, "naive-rl-one-to-one": naive_recordlinkage_one_to_one}
+
+
+def incremental(left, right, config, fraction: float = 0.01, seed: int = 5) -> dict:
+    """Edit `fraction` of the left list (half edited names, half new records), re-match incrementally."""
+    _, state = match(left, right, config, return_state=True)
+    rng = np.random.default_rng(seed)
+    k = max(int(len(left) * fraction), 2)
+    edited_ids = left.index.to_numpy()[rng.choice(len(left), k // 2, replace=False)]
+    new_left = left.copy()
+    new_left.loc[edited_ids, "name"] = new_left.loc[edited_ids, "name"].astype(str) + " Group"
+    added = right.iloc[rng.choice(len(right), k - k // 2, replace=False)].copy()
+    added.index = [f"new-{i}" for i in range(len(added))] if left.index.dtype == object else \
+        np.arange(left.index.max() + 1, left.index.max() + 1 + len(added))
+    new_left = pd.concat([new_left, added[[c for c in left.columns if c in added.columns]]])
+    changed = list(edited_ids) + list(added.index)
+    # the importer normalizes only the rows it touched
+    new_left.loc[changed] = prepare(new_left.loc[changed], force=True)[new_left.columns].to_numpy()
+    started = time.perf_counter()
+    result, _ = match_incremental(new_left, right, state, config, changed_left=changed)
+    seconds = time.perf_counter() - started
+    full = match(new_left, right, config)
+    return {"changed_records": len(changed), "incremental_s": round(seconds, 3),
+            "equals_full_run": bool(result.equals(full))}
+
+
+# --- child process -----------------------------------------------------------------------------------
+
+
+def run_child(spec: dict) -> dict:
+    dataset = spec["dataset"]
+    if spec["method"] == "build-cache":
+        generated(spec["n"], spec["seed"])
+        return {}
+    data = (generated(spec["n"], spec["seed"]) if dataset == "generated" else
+            patstat() if dataset == "patstat" else chicago())
+    left, right = data["left"], data["right"]
+    config = MatchConfig()
+    if spec["method"] == "incremental":
+        out = incremental(left, right, config)
+        out["peak_rss_mb"] = round(peak_rss_mb())
+        out["rusage_maxrss_mb"] = round(rusage_peak_mb())
+        return out
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    pairs, extra = METHODS[spec["method"]](left, right, config)
+    seconds = time.perf_counter() - started
+    out = {"wall_s": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb()), "inputs_rss_mb": round(rss_before),
+           "rusage_maxrss_mb": round(rusage_peak_mb()),
+           "n_left": len(left), "n_right": len(right), "prepare_s": round(data["prepare_s"], 2), **extra,
+           **evaluate(pairs, left, right)}
+    return out
+
+
+def child(spec: dict) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _print_row(label: str, method: str, out: dict) -> None:
+    keys = ["n_left", "n_right", "wall_s", "peak_rss_mb", "inputs_rss_mb", "rusage_maxrss_mb", "candidates", "pairs", "review",
+            "precision", "recall", "f1", "prepare_s", "changed_records", "incremental_s", "equals_full_run",
+            "error"]
+    fields = "  ".join(f"{k}={out[k]}" for k in keys if k in out)
+    print(f"{label:<18} {method:<20} {fields}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-real", action="store_true", help="skip the dedupe-examples data")
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--no-incremental", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_child(json.loads(args.child))))
+        return
+    print(f"cpus={os.cpu_count()} python={sys.version.split()[0]}", flush=True)
+    methods = ["engine"] if args.no_baselines else list(METHODS)
+    jobs = [(f"generated {n:,}", {"dataset": "generated", "n": n, "seed": args.seed}) for n in args.sizes]
+    if not args.no_real:
+        jobs += [("patstat", {"dataset": "patstat"}), ("chicago", {"dataset": "chicago"})]
+    for label, spec in jobs:
+        if spec["dataset"] == "generated":
+            child({**spec, "method": "build-cache"})  # outside the timed children, and not in this process
+        for method in methods:
+            _print_row(label, method, child({**spec, "method": method}))
+        if spec["dataset"] == "generated" and not args.no_incremental:
+            _print_row(label, "incremental 1%", child({**spec, "method": "incremental"}))
+
+
+if __name__ == "__main__":
+    main()

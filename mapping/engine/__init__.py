@@ -1,0 +1,111 @@
+"""Partner account-mapping engine: two account lists in, scored one-to-one pairs with reasons out.
+
+Pure Python on recordlinkage + pandas + rapidfuzz; imports nothing from Django.
+
+Input frames
+------------
+Two pandas DataFrames (left = one organization's list, right = the partner's), indexed by record id
+(int or str, unique per frame).  Raw columns, all optional and possibly blank:
+
+    name, website, domain, email (owner e-mail), country, region, city, postal_code, crm_id
+
+`prepare(df)` adds the normalized columns below (str, '' when unknown).  A frame that already holds all
+of them (the Django side stores them on each record at import time) is used as is.
+
+    name_norm          normalize_name(name): ASCII, lower-case, no punctuation/legal form, canonical
+                       abbreviations ('International Business Machines Corp.' -> 'intl business machines')
+    name_key           name_norm without spaces            (sorted-neighbourhood key, as written)
+    name_rev           name_key reversed                   (sorted-neighbourhood key, reversed)
+    name_sorted        name_norm tokens sorted, no spaces  (sorted-neighbourhood key, token-sorted)
+    domain_norm        registrable_domain(website or domain), e.g. 'example.co.uk'
+    email_domain_norm  email_domain(email): the owner e-mail's domain, '' for free-mail providers;
+                       used as the company domain only when domain_norm is blank
+    stem               domain_stem(domain_norm or email_domain_norm), e.g. 'example'
+    stem_key           stem_key(stem): trailing business word canonicalised like names,
+                       'acmesoftware' -> 'acmesw' (= name_key of 'Acme Software')
+    country_norm       country_code(country): ISO 3166 alpha-2
+    region_norm, city_norm   normalize_text(...)
+    postal_norm        normalize_postal_code(postal_code)
+    crm_id_norm        normalize_id(crm_id)
+
+Scalar and column-wise normalizers live in `mapping.engine.normalize`; `record_keys(row_dict)` returns
+the normalized columns of one record.
+
+Matching
+--------
+    match(left, right, config=MatchConfig(), *, confirmed=None, rejected=None, return_state=False)
+        -> DataFrame   (or (DataFrame, MatchState) with return_state=True)
+
+Result columns (one row per pair, each record in at most one pair unless a reviewer confirmed more):
+
+    left_id, right_id   record ids
+    score               float in [0, 1] (1.0 for confirmed pairs and sure-match rules)
+    status              'match' (score >= config.threshold) or 'review'
+                        (config.review_threshold <= score < config.threshold)
+    reasons             e.g. "domain equal (exact-domain, name-sn pass); name 0.96 (words 0.80);
+                        country equal; city missing"
+    passes              bitmask of the blocking passes that proposed the pair (blocking.PASSES)
+    name_jw, name_tsr, name_tok, name_exact, domain_eq, stem_eq, domain_conflict, stem_name,
+    country_eq, country_conflict, region_eq, region_conflict, city_eq, city_conflict,
+    postal_eq, postal_conflict, crm_eq, name_only
+                        the comparison features (float32; NaN for a confirmed pair blocking never proposed)
+
+`confirmed` / `rejected`: iterables of (left_id, right_id) decided by a reviewer.  Confirmed pairs are
+always in the result (status 'match', score 1.0); rejected pairs never are; a pair in both is rejected.
+
+Incremental
+-----------
+    match_incremental(left, right, state, config=None, *, changed_left=(), changed_right=(),
+                      confirmed=None, rejected=None) -> (DataFrame, MatchState)
+
+`left`/`right` are the full current lists, `changed_*` the ids of added or edited records (removed ones
+are just absent).  Returns exactly what `match` returns on the same data, comparing only new pairs and
+pairs that touch a changed record.  `state` comes from the previous `match(..., return_state=True)` or
+`match_incremental`; it holds the score of every candidate pair (pickle it between runs).
+
+Fan-out
+-------
+    split_blocks(left, right, n, config=None) -> list[MatchBlock]   # picklable, one per Celery task
+    match_block(block, config=None) -> DataFrame                     # scored pairs of one block
+    merge_block_results(results, config=None, *, confirmed=None, rejected=None) -> DataFrame
+
+The merged result equals `match(left, right)`.
+
+Classification
+--------------
+Sure rules (same CRM id; same domain and same name -> 1.0; dissimilar names with nothing else agreeing
+-> 0.0), a logistic model for the rest (`scoring.DEFAULT_MODEL`, hand-set weights).  Retrain with
+`train(left, right, labelled_pairs)` (columns left_id, right_id, is_match) -> ScoringModel, then pass
+`MatchConfig(model=...)`.
+"""
+
+from .config import MatchConfig
+from .engine import (
+    RESULT_COLUMNS,
+    MatchBlock,
+    MatchState,
+    match,
+    match_block,
+    match_incremental,
+    merge_block_results,
+    pair_features,
+    split_blocks,
+    train,
+)
+from .normalize import (
+    country_code,
+    domain_stem,
+    email_domain,
+    name_key,
+    normalize_name,
+    registrable_domain,
+)
+from .prepare import NORMALIZED_COLUMNS, prepare, record_keys
+from .scoring import DEFAULT_MODEL, ScoringModel
+
+__all__ = [
+    "DEFAULT_MODEL", "NORMALIZED_COLUMNS", "RESULT_COLUMNS", "MatchBlock", "MatchConfig", "MatchState",
+    "ScoringModel", "country_code", "domain_stem", "email_domain", "match", "match_block",
+    "match_incremental", "merge_block_results", "name_key", "normalize_name", "pair_features", "prepare",
+    "record_keys", "registrable_domain", "split_blocks", "train",
+]
