@@ -219,3 +219,11 @@ LOGGING = {
 
 # Absolute address of the portal, for links in e-mails.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Matching engine and runs.
+MATCH_THRESHOLD = env.float("MATCH_THRESHOLD", default=0.5)
+MATCH_REVIEW_THRESHOLD = env.float("MATCH_REVIEW_THRESHOLD", default=0.2)
+MATCH_ENGINE_THREADS = env.int("MATCH_ENGINE_THREADS", default=-1)  # -1: all cores
+MATCH_DEBOUNCE_SECONDS = env.float("MATCH_DEBOUNCE_SECONDS", default=5.0)  # let bursts of changes fold
+MATCH_RUN_STALE_SECONDS = env.int("MATCH_RUN_STALE_SECONDS", default=300)  # no heartbeat: worker lost
+CELERY_BEAT_SCHEDULE["reap-match-runs"] = {"task": "mapping.tasks.reap_match_runs", "schedule": 60.0}

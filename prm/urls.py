@@ -3,6 +3,8 @@ from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from mapping import matching_urls
+
 admin.site.site_header = "PRM administration"
 admin.site.site_title = "PRM admin"
 
@@ -11,16 +13,16 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def api_not_found(request, exception=None):
-    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
-
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("accounts.api_urls")),
+    path("api/", include("mapping.api_urls")),
+    path("api/", include(matching_urls.api_urlpatterns)),
+    path("lists/", include("mapping.urls")),
+    path("", include((matching_urls.portal_urlpatterns, "matching"))),
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
 ]

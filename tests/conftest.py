@@ -34,6 +34,19 @@ def _plain_http(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _celery_in_process(settings):
+    """Tasks run in-process in tests, even when CI configures a broker; the integration tests that
+    start a real worker switch this off (see tests/integration)."""
+    from prm.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @dataclass
 class World:
     """Three actors: a member of the owner org, a member of a partner org, and an outsider."""

@@ -38,7 +38,9 @@ def _database_url() -> str:
 
 
 @pytest.fixture
-def worker(transactional_db):
+def worker(transactional_db, settings):
+    from prm.celery import app
+
     broker = settings.CELERY_BROKER_URL
     require_service("Celery broker", bool(broker), "set CELERY_BROKER_URL")
     require_service("Redis broker", broker.startswith("redis") and _broker_reachable(broker), broker)
@@ -51,9 +53,14 @@ def worker(transactional_db):
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )
+    app.conf.task_always_eager = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    default_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue  # what the code under test dispatches goes to this worker
     try:
         yield queue
     finally:
+        app.conf.task_default_queue = default_queue
         proc.terminate()
         try:
             proc.wait(timeout=20)
@@ -73,7 +80,7 @@ def test_task_sent_through_broker_runs_in_worker_and_changes_the_database(worker
     from accounts.tasks import expire_invitations
 
     assert not settings.CELERY_TASK_ALWAYS_EAGER
-    expire_invitations.apply_async(queue=worker)
+    expire_invitations.delay()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         invitation.refresh_from_db()

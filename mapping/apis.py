@@ -1,0 +1,327 @@
+import json
+
+from django.http import FileResponse, StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from mapping import selectors
+from mapping.exports import csv_lines, csv_safe
+from mapping.models import AccountList, ImportJob
+from mapping.services import imports as import_services
+from mapping.services import lists as list_services
+from prm.common.api import OrgAPIView, parse
+from prm.common.errors import ValidationFailed
+
+# ---------------------------------------------------------------- output serializers
+
+
+class AccountListOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    description = serializers.CharField()
+    source = serializers.CharField()
+    base_list_id = serializers.IntegerField(allow_null=True)
+    filters = serializers.JSONField()
+    column_mapping = serializers.JSONField()
+    record_count = serializers.SerializerMethodField()
+    last_import_id = serializers.IntegerField(allow_null=True)
+    last_changed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def get_record_count(self, obj) -> int | None:
+        return None if obj.is_segment else obj.record_count  # a segment's count: see the detail
+
+
+class AccountRecordOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    website = serializers.CharField()
+    domain = serializers.CharField()
+    country = serializers.CharField()
+    region = serializers.CharField()
+    city = serializers.CharField()
+    postal_code = serializers.CharField()
+    industry = serializers.CharField()
+    owner_name = serializers.CharField()
+    owner_email = serializers.CharField()
+    crm_id = serializers.CharField()
+    stage = serializers.CharField()
+    extra = serializers.JSONField()
+    private = serializers.BooleanField()
+    name_norm = serializers.CharField()
+    domain_norm = serializers.CharField()
+    stem = serializers.CharField()
+    country_norm = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class ImportJobOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    list_id = serializers.IntegerField(source="account_list_id")
+    source = serializers.CharField()
+    status = serializers.CharField()
+    mode = serializers.CharField()
+    skip_invalid_rows = serializers.BooleanField()
+    original_filename = serializers.CharField()
+    file_format = serializers.CharField()
+    file_size = serializers.IntegerField()
+    checksum = serializers.CharField()
+    encoding = serializers.CharField()
+    delimiter = serializers.CharField()
+    headers = serializers.JSONField()
+    column_mapping = serializers.JSONField()
+    progress = serializers.IntegerField()
+    rows_total = serializers.IntegerField()
+    rows_imported = serializers.IntegerField()
+    rows_skipped = serializers.IntegerField()
+    added = serializers.IntegerField()
+    edited = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    problems = serializers.JSONField()
+    problem_count = serializers.IntegerField()
+    error = serializers.CharField()
+    changeset_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ChangeSetOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    list_id = serializers.IntegerField(source="account_list_id")
+    created_at = serializers.DateTimeField()
+    added_count = serializers.IntegerField()
+    edited_count = serializers.IntegerField()
+    removed_count = serializers.IntegerField()
+
+
+class ChangeSetDetailOut(ChangeSetOut):
+    added_ids = serializers.JSONField()
+    edited_ids = serializers.JSONField()
+    removed_ids = serializers.JSONField()
+
+
+# ---------------------------------------------------------------- input serializers
+
+
+class AccountListIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=AccountList.Kind.choices, default=AccountList.Kind.CUSTOMERS)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    base_list_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    filters = serializers.JSONField(required=False, default=dict)
+
+
+class AccountListUpdateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    filters = serializers.JSONField(required=False)
+
+
+class ImportIn(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, default=ImportJob.Mode.REPLACE)
+    skip_invalid_rows = serializers.BooleanField(default=False)
+    column_mapping = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text='JSON object {field: column header}, e.g. {"name": "Account Name"}; recognized if left out.',
+    )
+
+
+class PushRecordIn(serializers.Serializer):
+    """Documentation of one pushed record; the service validates each record itself so that a bad
+    one is reported by its index."""
+
+    name = serializers.CharField()
+    website = serializers.CharField(required=False)
+    domain = serializers.CharField(required=False)
+    country = serializers.CharField(required=False)
+    region = serializers.CharField(required=False)
+    city = serializers.CharField(required=False)
+    postal_code = serializers.CharField(required=False)
+    industry = serializers.CharField(required=False)
+    owner_name = serializers.CharField(required=False)
+    owner_email = serializers.CharField(required=False)
+    crm_id = serializers.CharField(required=False)
+    stage = serializers.CharField(required=False)
+    extra = serializers.DictField(child=serializers.CharField(), required=False)
+
+
+class PushIn(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, default=ImportJob.Mode.MERGE)
+    skip_invalid_rows = serializers.BooleanField(default=False)
+    records = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+
+class PushDocIn(PushIn):
+    records = PushRecordIn(many=True)
+
+
+# ---------------------------------------------------------------- views
+
+
+class AccountListListApi(OrgAPIView):
+    @extend_schema(responses=AccountListOut(many=True))
+    def get(self, request):
+        return self.paginate(selectors.account_lists_of(org=self.org), AccountListOut)
+
+    @extend_schema(request=AccountListIn, responses={201: AccountListOut})
+    def post(self, request):
+        data = parse(AccountListIn, request.data)
+        base_id = data.pop("base_list_id")
+        base = selectors.account_list_for(org=self.org, list_id=base_id) if base_id else None
+        account_list = list_services.account_list_create(actor=request.user, org=self.org, base_list=base, **data)
+        return Response(AccountListOut(account_list).data, status=status.HTTP_201_CREATED)
+
+
+class AccountListDetailApi(OrgAPIView):
+    @extend_schema(responses=AccountListOut)
+    def get(self, request, list_id: int):
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        data = AccountListOut(account_list).data
+        data["record_count"] = selectors.account_list_record_count(org=self.org, account_list=account_list)
+        return Response(data)
+
+    @extend_schema(request=AccountListUpdateIn, responses=AccountListOut)
+    def patch(self, request, list_id: int):
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        data = parse(AccountListUpdateIn, request.data)
+        account_list = list_services.account_list_update(actor=request.user, account_list=account_list, **data)
+        return Response(AccountListOut(account_list).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, list_id: int):
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        list_services.account_list_delete(actor=request.user, account_list=account_list)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountRecordListApi(OrgAPIView):
+    @extend_schema(responses=AccountRecordOut(many=True))
+    def get(self, request, list_id: int):
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        records = selectors.account_list_records(
+            org=self.org, account_list=account_list, search=request.query_params.get("search", "")
+        )
+        return self.paginate(records, AccountRecordOut)
+
+
+class AccountRecordPushApi(OrgAPIView):
+    """Push a batch of records (JSON). merge: upsert by CRM id; replace: the batch is the whole list.
+    Atomic: a record with a problem rejects the batch (400, problems by index) unless
+    skip_invalid_rows."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=PushDocIn, responses={200: ImportJobOut})
+    def post(self, request, list_id: int):
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        data = parse(PushIn, request.data)
+        job = import_services.account_records_push(actor=request.user, account_list=account_list, **data)
+        return Response(ImportJobOut(job).data, status=status.HTTP_200_OK)
+
+
+class ImportListApi(OrgAPIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=ImportJobOut(many=True))
+    def get(self, request, list_id: int):
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        return self.paginate(selectors.import_jobs_of(org=self.org, account_list=account_list), ImportJobOut)
+
+    @extend_schema(request=ImportIn, responses={202: ImportJobOut, 400: ImportJobOut})
+    def post(self, request, list_id: int):
+        """Upload a CSV or XLSX and import it (in a Celery task). 202 while it runs; a file that
+        cannot be read, or (when tasks run in-process) rows with problems, get a 400."""
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        data = parse(ImportIn, request.data)
+        mapping = None
+        if data["column_mapping"]:
+            try:
+                mapping = json.loads(data["column_mapping"])
+            except ValueError:
+                raise ValidationFailed(
+                    "column_mapping is not valid JSON.", extra={"column_mapping": ["Not valid JSON."]}
+                ) from None
+        upload = data["file"]
+        job = import_services.import_job_create(
+            actor=request.user,
+            account_list=account_list,
+            file=upload,
+            filename=upload.name,
+            source=ImportJob.Source.API,
+            mode=data["mode"],
+            skip_invalid_rows=data["skip_invalid_rows"],
+            column_mapping=mapping,
+            start=True,
+        )
+        job.refresh_from_db()
+        if job.status == ImportJob.Status.FAILED:
+            body = {"detail": job.error, "code": "import_rejected", "errors": {"problems": job.problems},
+                    "job": ImportJobOut(job).data}
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
+        return Response(ImportJobOut(job).data, status=code)
+
+
+class ImportDetailApi(OrgAPIView):
+    @extend_schema(responses=ImportJobOut)
+    def get(self, request, list_id: int, job_id: int):
+        job = selectors.import_job_for(org=self.org, list_id=list_id, job_id=job_id)
+        return Response(ImportJobOut(job).data)
+
+
+class ImportReportApi(OrgAPIView):
+    """The rows an import skipped (or, for a failed import, its problems), as CSV."""
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request, list_id: int, job_id: int):
+        job = selectors.import_job_for(org=self.org, list_id=list_id, job_id=job_id)
+        return import_report_response(job)
+
+
+def import_report_response(job: ImportJob):
+    if job.skipped_report:
+        response = FileResponse(job.skipped_report.open("rb"), content_type="text/csv; charset=utf-8")
+    else:
+        rows = [["Row", "Column", "Problem"]] + [
+            [p.get("row") if p.get("row") is not None else "", p.get("column") or "", p.get("message", "")]
+            for p in job.problems
+        ]
+        response = StreamingHttpResponse(
+            csv_lines([[csv_safe(c) for c in row] for row in rows]), content_type="text/csv; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
+    return response
+
+
+class AccountListExportApi(OrgAPIView):
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request, list_id: int):
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        return export_response(org=self.org, account_list=account_list)
+
+
+def export_response(*, org, account_list: AccountList) -> StreamingHttpResponse:
+    rows = selectors.account_list_export_rows(org=org, account_list=account_list)
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="list-{account_list.pk}.csv"'
+    return response
+
+
+class ChangeSetListApi(OrgAPIView):
+    @extend_schema(responses=ChangeSetOut(many=True))
+    def get(self, request, list_id: int):
+        account_list = selectors.account_list_for(org=self.org, list_id=list_id)
+        return self.paginate(selectors.changesets_of(org=self.org, account_list=account_list), ChangeSetOut)
+
+
+class ChangeSetDetailApi(OrgAPIView):
+    @extend_schema(responses=ChangeSetDetailOut)
+    def get(self, request, list_id: int, changeset_id: int):
+        changeset = selectors.changeset_for(org=self.org, list_id=list_id, changeset_id=changeset_id)
+        return Response(ChangeSetDetailOut(changeset).data)
+

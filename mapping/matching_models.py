@@ -1,0 +1,165 @@
+"""Match runs, overlaps and review decisions (imported by mapping.models).
+
+Orientation: in every overlap the *left* record belongs to the partnership's initiator and the
+*right* record to its partner, whichever side asked for the run.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Partnership
+from prm.common.models import TimeStampedModel
+
+
+class MatchRun(TimeStampedModel):
+    """One execution of the matching engine for a partnership: all its list pairs, fully or only
+    what changed since the last run."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Finished"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="match_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCREMENTAL)
+    trigger = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Change sets folded into this run while it waited (debounce): {list_id: [changeset ids]}.
+    changesets = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    list_pairs = models.PositiveIntegerField(default=0)
+    list_pairs_done = models.PositiveIntegerField(default=0)
+    left_records = models.PositiveIntegerField(default=0)
+    right_records = models.PositiveIntegerField(default=0)
+    records_rematched = models.PositiveIntegerField(default=0)
+    matches = models.PositiveIntegerField(default=0)
+    review = models.PositiveIntegerField(default=0)
+    overlaps_added = models.PositiveIntegerField(default=0)
+    overlaps_removed = models.PositiveIntegerField(default=0)
+    overlaps_updated = models.PositiveIntegerField(default=0)
+    timings = models.JSONField(default=dict, blank=True)  # seconds: load, engine, write
+    error = models.TextField(blank=True)
+
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Debounce: changes arriving while a run waits fold into it; one runs at a time.
+            models.UniqueConstraint(fields=["partnership"], condition=Q(status="queued"), name="matchrun_one_queued"),
+            models.UniqueConstraint(
+                fields=["partnership"], condition=Q(status="running"), name="matchrun_one_running"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="matchrun_status_heartbeat")]
+
+    def __str__(self):
+        return f"Match run #{self.pk} for {self.partnership_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class Overlap(models.Model):
+    """A matched pair of account records, one from each side of a partnership."""
+
+    class Status(models.TextChoices):
+        MATCH = "match", "Match"
+        REVIEW = "review", "Needs review"
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="overlaps")
+    left_list = models.ForeignKey("mapping.AccountList", on_delete=models.CASCADE, related_name="+")
+    right_list = models.ForeignKey("mapping.AccountList", on_delete=models.CASCADE, related_name="+")
+    left_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
+    right_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MATCH)
+    reasons = models.TextField(blank=True)
+    confirmed = models.BooleanField(default=False, help_text="Confirmed by a reviewer.")
+    run = models.ForeignKey(MatchRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partnership", "left_record", "right_record"], name="overlap_unique_pair"),
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=1), name="overlap_score_range"),
+        ]
+        indexes = [
+            models.Index(fields=["partnership", "left_list", "right_list", "status"], name="overlap_matrix"),
+            models.Index(fields=["partnership", "status", "-score"], name="overlap_by_score"),
+            models.Index(fields=["left_record"], name="overlap_left_record"),
+            models.Index(fields=["right_record"], name="overlap_right_record"),
+        ]
+
+    def __str__(self):
+        return f"{self.left_record_id} ⇄ {self.right_record_id} ({self.score:.2f})"
+
+
+class MatchDecision(TimeStampedModel):
+    """A reviewer's word on a pair: it wins over the engine in every later run."""
+
+    class Decision(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed: same company"
+        REJECTED = "rejected", "Rejected: different companies"
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="match_decisions")
+    left_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
+    right_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decided_by_organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "left_record", "right_record"], name="matchdecision_unique_pair"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.left_record_id} ⇄ {self.right_record_id}: {self.decision}"
+
+
+class MatchState(models.Model):
+    """The engine's memory of one list pair (the score of every candidate pair), kept so that the
+    next run re-scores only what changed. Written only by our own workers."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
+    left_list = models.ForeignKey("mapping.AccountList", on_delete=models.CASCADE, related_name="+")
+    right_list = models.ForeignKey("mapping.AccountList", on_delete=models.CASCADE, related_name="+")
+    # The newest change set of each list folded into the state: later ones are still to apply.
+    left_changeset_id = models.BigIntegerField(default=0)
+    right_changeset_id = models.BigIntegerField(default=0)
+    engine_version = models.CharField(max_length=40)
+    data = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partnership", "left_list", "right_list"], name="matchstate_unique_pair"),
+        ]
+
+    def __str__(self):
+        return f"State of lists {self.left_list_id} x {self.right_list_id}"

@@ -1,0 +1,418 @@
+"""Matching runs: schedule them when lists change, execute them on a worker, store overlaps.
+
+A partnership's run matches every list of the initiator (left) against every list of the partner
+(right); custom segments are views of their base list and are not matched on their own. Each list
+pair keeps a MatchState so that the next run re-scores only the records that changed; the result
+is the same as a full re-run (tested). Runs are claimed with conditional UPDATEs, beat a heartbeat,
+and a reaper re-queues a run whose worker died.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import socket
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Organization, Partnership
+from accounts.roles import Capability
+from accounts.services.common import require_capability
+from mapping.engine import MatchConfig, match, match_incremental, prepare
+from mapping.models import (
+    AccountList,
+    AccountRecord,
+    ListChangeSet,
+    MatchDecision,
+    MatchRun,
+    MatchState,
+    Overlap,
+)
+from prm.common.errors import Conflict, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+# Bump when a change to the engine makes stored pair scores stale: the next run is then full.
+ENGINE_VERSION = "1"
+
+# Stored normalized keys the engine reads (it derives the rest: name keys, stem key, CRM id key).
+_FRAME_COLUMNS = (
+    "id", "name_norm", "domain_norm", "email_domain_norm", "stem", "country_norm", "region_norm",
+    "city_norm", "postal_norm", "crm_id",
+)
+
+
+def engine_config() -> MatchConfig:
+    return MatchConfig(
+        threshold=settings.MATCH_THRESHOLD,
+        review_threshold=settings.MATCH_REVIEW_THRESHOLD,
+        workers=settings.MATCH_ENGINE_THREADS,
+    )
+
+
+# ------------------------------------------------------------------------------------ scheduling
+
+
+def matchable_lists(org_id: int) -> list[int]:
+    return list(
+        AccountList.objects.filter(organization_id=org_id)
+        .exclude(kind=AccountList.Kind.CUSTOM)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def _dispatch(run_id: int, countdown: float | None = None) -> None:
+    from mapping.tasks import run_match
+
+    delay = settings.MATCH_DEBOUNCE_SECONDS if countdown is None else countdown
+    run_match.apply_async((run_id,), countdown=delay if not settings.CELERY_TASK_ALWAYS_EAGER else None)
+
+
+def match_run_schedule(
+    *, partnership: Partnership, trigger: str, changeset_ids: list[int] | None = None, full: bool = False,
+    requested_by=None,
+) -> MatchRun:
+    """Queue a run, or fold the change into the run already waiting (debounce)."""
+    with transaction.atomic():
+        # Serialize schedulers of one partnership: lock its row.
+        Partnership.objects.select_for_update().filter(pk=partnership.pk).first()
+        queued = MatchRun.objects.filter(partnership=partnership, status=MatchRun.Status.QUEUED).first()
+        if queued is not None:
+            queued.changesets = sorted(set(queued.changesets) | set(changeset_ids or []))
+            if full:
+                queued.kind = MatchRun.Kind.FULL
+            queued.save(update_fields=["changesets", "kind", "updated_at"])
+            return queued
+        run = MatchRun.objects.create(
+            partnership=partnership,
+            trigger=trigger[:200],
+            kind=MatchRun.Kind.FULL if full else MatchRun.Kind.INCREMENTAL,
+            changesets=sorted(set(changeset_ids or [])),
+            requested_by=requested_by,
+        )
+        transaction.on_commit(lambda: _dispatch(run.pk))
+        return run
+
+
+def schedule_for_list_change(list_id: int, changeset_id: int) -> list[int]:
+    """Called after a committed change to a list: a run for every active partnership of its owner."""
+    account_list = AccountList.objects.filter(pk=list_id).select_related("organization").first()
+    if account_list is None or account_list.kind == AccountList.Kind.CUSTOM:
+        return []
+    org = account_list.organization
+    runs = []
+    partnerships = Partnership.objects.filter(Q(initiator=org) | Q(partner=org), status=Partnership.Status.ACTIVE)
+    for partnership in partnerships:
+        run = match_run_schedule(
+            partnership=partnership, trigger=f"{account_list.name} changed", changeset_ids=[changeset_id]
+        )
+        runs.append(run.pk)
+    return runs
+
+
+def match_run_request(*, actor, org: Organization, partnership: Partnership) -> MatchRun:
+    """A partner manager asks for a full re-match now."""
+    require_capability(actor=actor, org=org, capability=Capability.MANAGE_LISTS)
+    if not partnership.involves(org):
+        raise NotFound("Partnership not found.")
+    if partnership.status != Partnership.Status.ACTIVE:
+        raise Conflict("This partnership has ended.")
+    return match_run_schedule(partnership=partnership, trigger="requested", full=True, requested_by=actor)
+
+
+# ------------------------------------------------------------------------------------- execution
+
+
+def _frame(list_id: int) -> pd.DataFrame:
+    """The engine's input for one list, straight from the stored normalized keys."""
+    table = AccountRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(_FRAME_COLUMNS)} FROM {table} WHERE account_list_id = %s ORDER BY id",  # noqa: S608
+            [list_id],
+        )
+        rows = cursor.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=list(_FRAME_COLUMNS)).set_index("id")
+    return prepare(frame)
+
+
+@dataclass
+class PairOutcome:
+    left_records: int
+    right_records: int
+    rematched: int
+    matches: int
+    review: int
+    added: int
+    removed: int
+    updated: int
+    seconds_load: float
+    seconds_engine: float
+    seconds_write: float
+
+
+def _changed_since(list_id: int, after_changeset_id: int) -> tuple[set, int] | None:
+    """Ids added or edited after a change set, and the newest change set id; None if unknown."""
+    rows = ListChangeSet.objects.filter(account_list_id=list_id, id__gt=after_changeset_id).values_list(
+        "id", "added_ids", "edited_ids"
+    )
+    changed, newest = set(), after_changeset_id
+    for cs_id, added, edited in rows:
+        changed.update(added or [])
+        changed.update(edited or [])
+        newest = max(newest, cs_id)
+    return changed, newest
+
+
+def _latest_changeset(list_id: int) -> int:
+    return ListChangeSet.objects.filter(account_list_id=list_id).order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _decisions(partnership_id: int, left_list_id: int, right_list_id: int):
+    rows = MatchDecision.objects.filter(
+        partnership_id=partnership_id,
+        left_record__account_list_id=left_list_id,
+        right_record__account_list_id=right_list_id,
+    ).values_list("left_record_id", "right_record_id", "decision")
+    confirmed = {(a, b) for a, b, d in rows if d == MatchDecision.Decision.CONFIRMED}
+    rejected = {(a, b) for a, b, d in rows if d == MatchDecision.Decision.REJECTED}
+    return confirmed, rejected
+
+
+def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, force_full: bool) -> PairOutcome:
+    """Match one list pair and store its overlaps and state, in one transaction."""
+    partnership_id = run.partnership_id
+    t0 = time.perf_counter()
+    left, right = _frame(left_list_id), _frame(right_list_id)
+    state_row = MatchState.objects.filter(
+        partnership_id=partnership_id, left_list_id=left_list_id, right_list_id=right_list_id
+    ).first()
+    confirmed, rejected = _decisions(partnership_id, left_list_id, right_list_id)
+    t1 = time.perf_counter()
+    config = engine_config()
+    state = None
+    if state_row is not None and not force_full and state_row.engine_version == ENGINE_VERSION:
+        try:
+            state = pickle.loads(bytes(state_row.data))  # noqa: S301 - written only by our workers
+        except Exception:  # a state we cannot read: match in full
+            state = None
+    if state is not None:
+        changed_left, newest_left = _changed_since(left_list_id, state_row.left_changeset_id)
+        changed_right, newest_right = _changed_since(right_list_id, state_row.right_changeset_id)
+        result, new_state = match_incremental(
+            left, right, state, config, changed_left=changed_left, changed_right=changed_right,
+            confirmed=confirmed, rejected=rejected,
+        )
+        rematched = len(changed_left) + len(changed_right)
+    else:
+        newest_left, newest_right = _latest_changeset(left_list_id), _latest_changeset(right_list_id)
+        result, new_state = match(left, right, config, confirmed=confirmed, rejected=rejected, return_state=True)
+        rematched = len(left) + len(right)
+    t2 = time.perf_counter()
+    with transaction.atomic():
+        added, removed, updated = _write_overlaps(run, left_list_id, right_list_id, result, confirmed)
+        MatchState.objects.update_or_create(
+            partnership_id=partnership_id,
+            left_list_id=left_list_id,
+            right_list_id=right_list_id,
+            defaults={
+                "left_changeset_id": newest_left,
+                "right_changeset_id": newest_right,
+                "engine_version": ENGINE_VERSION,
+                "data": pickle.dumps(new_state, protocol=pickle.HIGHEST_PROTOCOL),
+            },
+        )
+    t3 = time.perf_counter()
+    statuses = result["status"].value_counts()
+    return PairOutcome(
+        left_records=len(left), right_records=len(right), rematched=rematched,
+        matches=int(statuses.get("match", 0)), review=int(statuses.get("review", 0)),
+        added=added, removed=removed, updated=updated,
+        seconds_load=t1 - t0, seconds_engine=t2 - t1, seconds_write=t3 - t2,
+    )
+
+
+def _write_overlaps(run: MatchRun, left_list_id: int, right_list_id: int, result: pd.DataFrame, confirmed: set):
+    """Make the stored overlaps of a list pair equal to the engine's result: only the difference is
+    written, so re-running the same result writes nothing."""
+    existing = {
+        (lr, rr): (pk, score, status, confirmed, reasons)
+        for pk, lr, rr, score, status, confirmed, reasons in Overlap.objects.filter(
+            partnership_id=run.partnership_id, left_list_id=left_list_id, right_list_id=right_list_id
+        ).values_list("id", "left_record_id", "right_record_id", "score", "status", "confirmed", "reasons")
+    }
+    to_create, to_update, seen = [], [], set()
+    for lr, rr, score, status, reasons in zip(
+        result["left_id"].tolist(), result["right_id"].tolist(), result["score"].tolist(),
+        result["status"].tolist(), result["reasons"].tolist(), strict=True,
+    ):
+        key = (int(lr), int(rr))
+        is_confirmed = key in confirmed
+        seen.add(key)
+        score = round(min(max(float(score), 0.0), 1.0), 4)
+        old = existing.get(key)
+        if old is None:
+            to_create.append(Overlap(
+                partnership_id=run.partnership_id, left_list_id=left_list_id, right_list_id=right_list_id,
+                left_record_id=key[0], right_record_id=key[1], score=score, status=status,
+                reasons=reasons, confirmed=is_confirmed, run=run,
+            ))
+        elif (old[1], old[2], old[3], old[4]) != (score, status, is_confirmed, reasons):
+            to_update.append(Overlap(
+                id=old[0], score=score, status=status, confirmed=is_confirmed, reasons=reasons, run=run
+            ))
+    stale = [pk for key, (pk, *_rest) in existing.items() if key not in seen]
+    for start in range(0, len(stale), 10_000):
+        Overlap.objects.filter(pk__in=stale[start : start + 10_000]).delete()
+    Overlap.objects.bulk_create(to_create, batch_size=5_000)
+    Overlap.objects.bulk_update(to_update, ["score", "status", "confirmed", "reasons", "run"], batch_size=5_000)
+    return len(to_create), len(stale), len(to_update)
+
+
+def _claim(run_id: int) -> MatchRun | None:
+    """Take a queued run (or a running one whose worker stopped beating). None: not ours to run."""
+    now = timezone.now()
+    stale_before = now - timezone.timedelta(seconds=settings.MATCH_RUN_STALE_SECONDS)
+    fields = {"status": MatchRun.Status.RUNNING, "started_at": now, "heartbeat_at": now,
+              "attempts": F("attempts") + 1, "worker": socket.gethostname()[:200]}
+    try:
+        with transaction.atomic():
+            claimed = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.QUEUED).update(**fields)
+            if not claimed:
+                claimed = MatchRun.objects.filter(
+                    pk=run_id, status=MatchRun.Status.RUNNING, heartbeat_at__lt=stale_before
+                ).update(**fields)
+    except IntegrityError:
+        return None  # another run of this partnership is running; the task retries later
+    return MatchRun.objects.select_related("partnership").get(pk=run_id) if claimed else None
+
+
+def _beat(run: MatchRun, **fields) -> None:
+    MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(heartbeat_at=timezone.now(), **fields)
+
+
+def match_run_execute(*, run_id: int) -> str:
+    """Run a queued match run to the end. Safe to call twice and after a crash."""
+    run = _claim(run_id)
+    if run is None:
+        status = MatchRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+        if status == MatchRun.Status.QUEUED:
+            return "busy"
+        return "skipped"
+    partnership = run.partnership
+    try:
+        lefts = matchable_lists(partnership.initiator_id) if partnership.status == Partnership.Status.ACTIVE else []
+        rights = matchable_lists(partnership.partner_id) if partnership.status == Partnership.Status.ACTIVE else []
+        pairs = [(a, b) for a in lefts for b in rights]
+        _beat(run, list_pairs=len(pairs))
+        # Overlaps of lists that no longer exist or no longer pair up go away.
+        Overlap.objects.filter(partnership=partnership).exclude(left_list_id__in=lefts).delete()
+        Overlap.objects.filter(partnership=partnership).exclude(right_list_id__in=rights).delete()
+        totals = {"left_records": 0, "right_records": 0, "records_rematched": 0, "matches": 0, "review": 0,
+                  "overlaps_added": 0, "overlaps_removed": 0, "overlaps_updated": 0}
+        timings = {"load": 0.0, "engine": 0.0, "write": 0.0}
+        for done, (left_id, right_id) in enumerate(pairs, start=1):
+            outcome = match_list_pair(
+                run=run, left_list_id=left_id, right_list_id=right_id, force_full=run.kind == MatchRun.Kind.FULL
+            )
+            totals["left_records"] += outcome.left_records
+            totals["right_records"] += outcome.right_records
+            totals["records_rematched"] += outcome.rematched
+            totals["matches"] += outcome.matches
+            totals["review"] += outcome.review
+            totals["overlaps_added"] += outcome.added
+            totals["overlaps_removed"] += outcome.removed
+            totals["overlaps_updated"] += outcome.updated
+            timings["load"] += outcome.seconds_load
+            timings["engine"] += outcome.seconds_engine
+            timings["write"] += outcome.seconds_write
+            _beat(run, list_pairs_done=done, progress=int(100 * done / len(pairs)))
+        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
+            status=MatchRun.Status.SUCCEEDED, progress=100, finished_at=timezone.now(),
+            timings={k: round(v, 3) for k, v in timings.items()}, **totals,
+        )
+    except Exception as exc:
+        log.exception("match run %s failed", run.pk)
+        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
+            status=MatchRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        _dispatch_waiting(partnership.pk)
+        return "failed"
+    _dispatch_waiting(partnership.pk)
+    return "succeeded"
+
+
+def _dispatch_waiting(partnership_id: int) -> None:
+    waiting = MatchRun.objects.filter(partnership_id=partnership_id, status=MatchRun.Status.QUEUED).first()
+    if waiting is not None:
+        _dispatch(waiting.pk, countdown=0)
+
+
+def match_runs_reap() -> int:
+    """Re-queue runs whose worker stopped beating (killed, machine lost). Safe to run twice."""
+    stale_before = timezone.now() - timezone.timedelta(seconds=settings.MATCH_RUN_STALE_SECONDS)
+    revived = 0
+    for run in MatchRun.objects.filter(status=MatchRun.Status.RUNNING, heartbeat_at__lt=stale_before):
+        with transaction.atomic():
+            waiting = (
+                MatchRun.objects.select_for_update()
+                .filter(partnership_id=run.partnership_id, status=MatchRun.Status.QUEUED)
+                .first()
+            )
+            if waiting is not None:
+                # A newer run waits anyway: it takes over this run's changes.
+                waiting.changesets = sorted(set(waiting.changesets) | set(run.changesets))
+                if run.kind == MatchRun.Kind.FULL:
+                    waiting.kind = MatchRun.Kind.FULL
+                waiting.save(update_fields=["changesets", "kind", "updated_at"])
+                MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
+                    status=MatchRun.Status.FAILED, error="Worker lost; folded into the next run.",
+                    finished_at=timezone.now(),
+                )
+                target = waiting.pk
+            else:
+                updated = MatchRun.objects.filter(
+                    pk=run.pk, status=MatchRun.Status.RUNNING, heartbeat_at__lt=stale_before
+                ).update(status=MatchRun.Status.QUEUED, error="Worker lost; re-queued.")
+                if not updated:
+                    continue
+                target = run.pk
+            transaction.on_commit(lambda target=target: _dispatch(target, countdown=0))
+            revived += 1
+    return revived
+
+
+# ----------------------------------------------------------------------------------- review
+
+
+def match_decision_record(
+    *, actor, org: Organization, partnership: Partnership, left_record_id: int, right_record_id: int,
+    decision: str, note: str = "",
+) -> MatchDecision:
+    """Confirm or reject a pair. It wins over the engine from the next run on, which is queued now."""
+    require_capability(actor=actor, org=org, capability=Capability.MANAGE_LISTS)
+    if not partnership.involves(org):
+        raise NotFound("Partnership not found.")
+    if decision not in MatchDecision.Decision.values:
+        raise ValidationFailed(
+            f"Unknown decision: {decision!r}.", extra={"decision": ["Choose confirmed or rejected."]}
+        )
+    left = AccountRecord.objects.filter(pk=left_record_id, account_list__organization_id=partnership.initiator_id)
+    right = AccountRecord.objects.filter(pk=right_record_id, account_list__organization_id=partnership.partner_id)
+    if not (left.exists() and right.exists()):
+        raise NotFound("Pair not found.")
+    with transaction.atomic():
+        row, _ = MatchDecision.objects.update_or_create(
+            partnership=partnership, left_record_id=left_record_id, right_record_id=right_record_id,
+            defaults={"decision": decision, "decided_by": actor, "decided_by_organization": org,
+                      "note": (note or "")[:2000]},
+        )
+        match_run_schedule(partnership=partnership, trigger="review decision", requested_by=actor)
+    return row

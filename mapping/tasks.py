@@ -1,0 +1,33 @@
+from celery import shared_task
+
+
+@shared_task(name="mapping.tasks.run_import_job", acks_late=True)
+def run_import_job(job_id: int) -> str:
+    """Parse and commit one queued import. Safe to run twice: the service claims the job with a
+    conditional UPDATE and leaves a job that is not queued alone."""
+    from mapping.services.imports import import_job_run
+
+    job = import_job_run(job_id=job_id)
+    return job.status if job is not None else "skipped"
+
+
+@shared_task(
+    name="mapping.tasks.run_match", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
+)
+def run_match(self, run_id: int) -> str:
+    """Execute one match run. Safe to run twice: the run is claimed by a conditional UPDATE; a run
+    whose partnership already has one running is retried a little later."""
+    from mapping.services.matching import match_run_execute
+
+    outcome = match_run_execute(run_id=run_id)
+    if outcome == "busy":
+        raise self.retry(countdown=5)
+    return outcome
+
+
+@shared_task(name="mapping.tasks.reap_match_runs")
+def reap_match_runs() -> int:
+    """Re-queue runs whose worker died (no heartbeat for MATCH_RUN_STALE_SECONDS)."""
+    from mapping.services.matching import match_runs_reap
+
+    return match_runs_reap()

@@ -1,0 +1,56 @@
+import io
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
+
+from mapping.models import AccountList, ImportJob
+from mapping.services.imports import import_job_create
+from mapping.services.lists import account_list_create
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "imports"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def customers(world) -> AccountList:
+    return account_list_create(actor=world.owner, org=world.owner_org, name="Customers", kind="customers")
+
+
+def upload(name: str, content: bytes | str) -> SimpleUploadedFile:
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    return SimpleUploadedFile(name, content)
+
+
+def data_file(name: str) -> SimpleUploadedFile:
+    return upload(name, (DATA / name).read_bytes())
+
+
+def run_import(actor, account_list, file, *, mode="replace", skip_invalid_rows=False, mapping=None) -> ImportJob:
+    """Upload and start at once, as the API does; with no broker the task runs before this returns."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        job = import_job_create(
+            actor=actor,
+            account_list=account_list,
+            file=file,
+            filename=file.name,
+            mode=mode,
+            skip_invalid_rows=skip_invalid_rows,
+            column_mapping=mapping,
+            start=True,
+        )
+    job.refresh_from_db()
+    return job
+
+
+def csv_text(header: str, rows: list[str]) -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+__all__ = ["DATA", "csv_text", "data_file", "io", "run_import", "upload"]
