@@ -178,6 +178,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationKindEnum": "accounts.models.Organization.Kind",
+        "AccountListKindEnum": "mapping.models.AccountList.Kind",
+        "RoleEnum": "accounts.models.Role",
+        "StageEnum": "accounts.models.Stage",
+        "TierEnum": "accounts.models.Tier",
+    },
 }
 
 # Celery: with no broker configured the embedded default runs tasks in-process.
