@@ -1,6 +1,7 @@
 """Partner account-mapping engine: two account lists in, scored one-to-one pairs with reasons out.
 
-Pure Python on recordlinkage + pandas + rapidfuzz; imports nothing from Django.
+Pure Python on numpy + pandas + rapidfuzz (blocking and comparison follow recordlinkage's Block /
+SortedNeighbourhood / Compare semantics, on integer codes); imports nothing from Django.
 
 Input frames
 ------------
@@ -59,9 +60,13 @@ Incremental
                       confirmed=None, rejected=None) -> (DataFrame, MatchState)
 
 `left`/`right` are the full current lists, `changed_*` the ids of added or edited records (removed ones
-are just absent).  Returns exactly what `match` returns on the same data, comparing only new pairs and
-pairs that touch a changed record.  `state` comes from the previous `match(..., return_state=True)` or
-`match_incremental`; it holds the score of every candidate pair (pickle it between runs).
+are just absent; ids the state has never seen count as added).  Returns exactly what `match` returns on
+the same data: only the changed records are re-keyed and re-blocked (`blocking.BlockingIndex.update`
+re-joins the sorted-neighbourhood slots around changed keys and the block keys they touch), and only new
+pairs are compared.  `state` comes from the previous `match(..., return_state=True)` or
+`match_incremental`; it holds the blocking keys of every record, every candidate pair with its passes and
+score, and the features of the pairs in the review band (pickle it between runs).  A state of another
+engine version, model, window, block cap, pandas version or a higher review threshold means a full run.
 
 Fan-out
 -------

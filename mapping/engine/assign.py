@@ -68,19 +68,51 @@ def max_weight_one_to_one(li: np.ndarray, ri: np.ndarray, score: np.ndarray, *,
     is_hard = np.isin(comp, hard.to_numpy())
     kept = [greedy[~is_hard[greedy]]]
     hard_idx = np.flatnonzero(is_hard)
-    order = np.argsort(comp[hard_idx], kind="stable")
-    hard_idx = hard_idx[order]
-    bounds = np.flatnonzero(np.r_[True, np.diff(comp[hard_idx]) != 0, True])
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+    hard_idx = hard_idx[np.lexsort((ri[hard_idx], li[hard_idx], comp[hard_idx]))]
+    hc = comp[hard_idx]
+    # each pair's row and column inside its component's matrix (records in position order), computed
+    # for all components at once
+    bounds = np.flatnonzero(np.r_[True, hc[1:] != hc[:-1], True])
+    row_code = pd.factorize(hc.astype(np.int64) * n_l + li[hard_idx], sort=True)[0]
+    col_code = pd.factorize(hc.astype(np.int64) * n_r + ri[hard_idx], sort=True)[0]
+    sizes_hard = np.diff(bounds)
+    row_of = row_code - np.repeat(np.minimum.reduceat(row_code, bounds[:-1]), sizes_hard)
+    col_of = col_code - np.repeat(np.minimum.reduceat(col_code, bounds[:-1]), sizes_hard)
+    nrows = np.maximum.reduceat(row_of, bounds[:-1]) + 1
+    ncols = np.maximum.reduceat(col_of, bounds[:-1]) + 1
+    # small bonus per pair so that, at equal total score, more pairs win
+    weight_of = score[hard_idx] + 1e-9
+    two = (nrows == 2) & (ncols == 2)
+    if two.any():
+        kept.append(_two_by_two(hard_idx, row_of, col_of, weight_of, bounds, two))
+    for c in np.flatnonzero(~two):
+        start, stop = bounds[c], bounds[c + 1]
         idx = hard_idx[start:stop]
-        rows, row_of = np.unique(li[idx], return_inverse=True)
-        cols, col_of = np.unique(ri[idx], return_inverse=True)
-        weight = np.zeros((len(rows), len(cols)))
-        # small bonus per pair so that, at equal total score, more pairs win; ties resolve by position
-        weight[row_of, col_of] = score[idx] + 1e-9
-        pair_at = np.full((len(rows), len(cols)), -1, dtype=np.int64)
-        pair_at[row_of, col_of] = idx
-        r, c = linear_sum_assignment(weight, maximize=True)
-        chosen = weight[r, c] > 0
-        kept.append(pair_at[r[chosen], c[chosen]])
+        weight = np.zeros((nrows[c], ncols[c]))
+        weight[row_of[start:stop], col_of[start:stop]] = weight_of[start:stop]
+        pair_at = np.full((nrows[c], ncols[c]), -1, dtype=np.int64)
+        pair_at[row_of[start:stop], col_of[start:stop]] = idx
+        r, col = linear_sum_assignment(weight, maximize=True)
+        chosen = weight[r, col] > 0
+        kept.append(pair_at[r[chosen], col[chosen]])
     return np.sort(np.concatenate(kept))
+
+
+def _two_by_two(hard_idx, row_of, col_of, weight_of, bounds, two) -> np.ndarray:
+    """Max-weight assignment of every component with two records per side, vectorised: the diagonal
+    (first-first, second-second) or the anti-diagonal, whichever weighs more (the diagonal on a tie)."""
+    comps = np.flatnonzero(two)
+    sizes = np.diff(bounds)[comps]
+    members = np.repeat(bounds[:-1][comps], sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes,
+                                                                                          sizes))
+    local = np.repeat(np.arange(len(comps)), sizes)
+    cell = row_of[members] * 2 + col_of[members]
+    weight = np.zeros((len(comps), 4))
+    pair_at = np.full((len(comps), 4), -1, dtype=np.int64)
+    weight[local, cell] = weight_of[members]
+    pair_at[local, cell] = hard_idx[members]
+    diag = weight[:, 0] + weight[:, 3] >= weight[:, 1] + weight[:, 2]
+    picks = np.where(diag[:, None], [[0, 3]], [[1, 2]])
+    chosen_w = np.take_along_axis(weight, picks, axis=1)
+    chosen = np.take_along_axis(pair_at, picks, axis=1)
+    return chosen[chosen_w > 0]

@@ -10,10 +10,10 @@ import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
 from .assign import greedy_one_to_one, max_weight_one_to_one
-from .blocking import candidate_pairs
+from .blocking import BIT_DTYPE, BlockingIndex, Candidates, Mapping, candidate_pairs, public_passes, union
 from .config import MatchConfig
 from .explain import reasons
-from .features import FEATURES, TokenTable, _stem_name, compare_pairs, comparison_frames, similarity
+from .features import FEATURES, TokenTable, compare_pairs, comparison_frames, pair_similarity, stem_name_pairs
 from .prepare import NORMALIZED_COLUMNS, prepare
 from .scoring import UNRELATED_NAME_SIMILARITY, UNRELATED_TOKEN_OVERLAP, ScoringModel
 from .scoring import train as train_model
@@ -47,10 +47,6 @@ class _Sides:
         self.left_ids, self.right_ids = left.index.to_numpy(), right.index.to_numpy()
         self.name_l = left["name_norm"].to_numpy(dtype=object)
         self.name_r = right["name_norm"].to_numpy(dtype=object)
-        self.key_l = left["name_key"].to_numpy(dtype=object)
-        self.key_r = right["name_key"].to_numpy(dtype=object)
-        self.skey_l = left["stem_key"].to_numpy(dtype=object)
-        self.skey_r = right["stem_key"].to_numpy(dtype=object)
         self._tokens: TokenTable | None = None
         self._frames: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
@@ -79,15 +75,14 @@ def _worth_comparing(s: _Sides, li: np.ndarray, ri: np.ndarray, workers: int):
         x, y = a[column].to_numpy()[li], b[column].to_numpy()[ri]
         return (x >= 0) & (x == y)
 
-    jw = similarity(s.name_l[li], s.name_r[ri], scorer=JaroWinkler.normalized_similarity, workers=workers)
+    jw = pair_similarity(a, b, "name_norm", li, ri, scorer=JaroWinkler.normalized_similarity, workers=workers)
     keep = (jw >= UNRELATED_NAME_SIMILARITY) | agree("domain_eff_code") | agree("stem_code") \
         | agree("crm_id_norm_code")
     undecided = np.flatnonzero(~keep)
     keep[undecided] = s.tokens.dice(li[undecided], ri[undecided]) >= UNRELATED_TOKEN_OVERLAP
     maybe = np.flatnonzero(~keep & ((a["stem_code"].to_numpy()[li] < 0) | (b["stem_code"].to_numpy()[ri] < 0)))
     if len(maybe):
-        pl, pr = li[maybe], ri[maybe]
-        stem_name = _stem_name(s.skey_l[pl], s.key_l[pl], s.skey_r[pr], s.key_r[pr], workers=workers)
+        stem_name = stem_name_pairs(a, b, li[maybe], ri[maybe], workers=workers)
         keep[maybe[stem_name >= 0.8]] = True
     return keep, jw
 
@@ -178,12 +173,73 @@ def _finish(scored: pd.DataFrame, config: MatchConfig, confirmed: set, rejected:
 # --- public API --------------------------------------------------------------------------------------
 
 
+STATE_VERSION = 2
+
+
 @dataclass
 class MatchState:
-    """What an incremental run reuses: the score of every candidate pair of the previous run."""
+    """What an incremental run reuses (picklable): the blocking keys of every record, every candidate
+    pair with its pass bits and score, and the features of the pairs worth reviewing.
 
-    scores: pd.DataFrame  # left_id, right_id, score
+    Pairs are stored by record position in `left_ids` / `right_ids`, sorted by (left, right).
+    """
+
+    left_ids: np.ndarray
+    right_ids: np.ndarray
+    index: BlockingIndex | None
+    pair_l: np.ndarray            # int32 positions
+    pair_r: np.ndarray
+    bits: np.ndarray              # internal pass bits (blocking.BIT_DTYPE)
+    score: np.ndarray             # float64
+    feat_pos: np.ndarray          # positions (into the pairs) of the pairs that have features
+    features: np.ndarray          # float32, one row per feat_pos, columns FEATURES
+    feature_threshold: float      # pairs scoring >= this have features
     model: ScoringModel = field(default=None)  # scores are only reusable under the same model
+    version: int = STATE_VERSION
+    pandas_version: str = pd.__version__  # blocking keys are pandas' stable hashes
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """left_id, right_id, score of every candidate pair."""
+        return pd.DataFrame({"left_id": self.left_ids[self.pair_l], "right_id": self.right_ids[self.pair_r],
+                             "score": self.score})
+
+
+def _reusable(state, config: MatchConfig) -> bool:
+    # the instance's own version: a pickle of an older MatchState lacks it (the class default would lie)
+    if state is None or getattr(state, "__dict__", {}).get("version") != STATE_VERSION:
+        return False
+    return (state.pandas_version == pd.__version__ and state.model == config.model
+            and state.index is not None and state.index.window == config.window
+            and state.index.max_block_pairs == config.max_block_pairs
+            and config.review_threshold >= state.feature_threshold)
+
+
+def _features_frame(pos: np.ndarray, features: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame(features, columns=list(FEATURES))
+    frame.insert(0, "pos", pos)
+    return frame
+
+
+def _state(s: _Sides, index, cands, scores, kept: pd.DataFrame, config: MatchConfig) -> MatchState:
+    return MatchState(
+        left_ids=s.left_ids, right_ids=s.right_ids, index=index,
+        pair_l=cands.li.astype(np.int32), pair_r=cands.ri.astype(np.int32), bits=cands.bits,
+        score=scores, feat_pos=kept["pos"].to_numpy(np.int64),
+        features=kept[list(FEATURES)].to_numpy(np.float32), feature_threshold=config.review_threshold,
+        model=config.model,
+    )
+
+
+def _result(s: _Sides, cands, scores, kept, config, confirmed, rejected) -> pd.DataFrame:
+    frame = cands_frame(cands)
+    result = _finish(_scored_frame(s, frame, scores, kept), config, _pair_set(confirmed), _pair_set(rejected))
+    result.attrs["candidate_pairs"] = len(frame)
+    return result
+
+
+def cands_frame(cands) -> pd.DataFrame:
+    return pd.DataFrame({"li": cands.li, "ri": cands.ri, "passes": public_passes(cands.bits)})
 
 
 def match(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig | None = None, *,
@@ -192,18 +248,14 @@ def match(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig | None = 
     """Match two account lists; see the package docstring for columns."""
     config = config or MatchConfig()
     s = _Sides(ensure_prepared(left), ensure_prepared(right))
-    cands = candidate_pairs(s.left, s.right, config)
-    scores, kept = _score(s, cands["li"].to_numpy(), cands["ri"].to_numpy(), config, config.review_threshold)
-    result = _finish(_scored_frame(s, cands, scores, kept), config, _pair_set(confirmed), _pair_set(rejected))
-    result.attrs["candidate_pairs"] = len(cands)
+    index, raw = BlockingIndex.build(s.left, s.right, config)
+    cands = union(raw, len(s.right_ids))
+    del raw
+    scores, kept = _score(s, cands.li, cands.ri, config, config.review_threshold)
+    result = _result(s, cands, scores, kept, config, confirmed, rejected)
     if not return_state:
         return result
-    state = MatchState(
-        scores=pd.DataFrame({"left_id": s.left_ids[cands["li"].to_numpy()],
-                             "right_id": s.right_ids[cands["ri"].to_numpy()], "score": scores}),
-        model=config.model,
-    )
-    return result, state
+    return result, _state(s, index, cands, scores, kept, config)
 
 
 def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState,
@@ -212,55 +264,75 @@ def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState
                       rejected: Iterable | None = None):
     """Re-match after some records changed; returns (result, new_state), equal to a full `match`.
 
-    `left`/`right` are the full current lists; `changed_*` the ids of added or edited records.
-    Removed records are simply absent from the frames: their pairs drop out.  The candidate index
-    is rebuilt over the full lists (integer merges, cheap); only pairs that are new or touch a changed
-    record are compared and scored, every other pair keeps its previous score.
+    `left`/`right` are the full current lists; `changed_*` the ids of added or edited records
+    (records absent from the previous run count as added).  Removed records are simply absent from
+    the frames: their pairs drop out.  Only the changed records are re-keyed and re-blocked
+    (`BlockingIndex.update`), only pairs that are new or touch a changed record are compared and
+    scored; every other pair keeps its previous passes, score and features.  A state from another
+    engine version, model, window, cap or a higher review threshold means a full run.
     """
     config = config or MatchConfig()
-    if state is None or state.model != config.model:
+    if not _reusable(state, config):
         return match(left, right, config, confirmed=confirmed, rejected=rejected, return_state=True)
     s = _Sides(ensure_prepared(left), ensure_prepared(right))
     n_r = max(len(s.right_ids), 1)
-    cands = candidate_pairs(s.left, s.right, config)
-    li, ri = cands["li"].to_numpy(), cands["ri"].to_numpy()
+    m = Mapping.between(state.left_ids, state.right_ids, s.left.index, s.right.index, changed_left,
+                        changed_right)
+    index, fresh, stale = state.index.update(s.left, s.right, m)
+    fresh = union(fresh, n_r)
 
-    # previous scores, re-keyed to current positions; pairs touching changed records are stale
-    old = state.scores
-    lpos = s.left.index.get_indexer(old["left_id"])
-    rpos = s.right.index.get_indexer(old["right_id"])
-    dirty_l = np.zeros(len(s.left_ids) + 1, dtype=bool)
-    dirty_r = np.zeros(len(s.right_ids) + 1, dtype=bool)
-    dirty_l[s.left.index.get_indexer(list(changed_left))] = True
-    dirty_r[s.right.index.get_indexer(list(changed_right))] = True
-    dirty_l[-1] = dirty_r[-1] = True  # get_indexer's -1: unknown or removed ids
-    valid = ~dirty_l[lpos] & ~dirty_r[rpos]
-    known_codes = lpos[valid].astype(np.int64) * n_r + rpos[valid]
-    known_scores = old["score"].to_numpy()[valid]
-    order = np.argsort(known_codes)
-    known_codes, known_scores = known_codes[order], known_scores[order]
+    # previous pairs of unchanged records, in current positions, losing the bits of stale passes
+    nl = m.new_of_old_l[state.pair_l]
+    nr = m.new_of_old_r[state.pair_r]
+    old = np.flatnonzero((nl >= 0) & (nr >= 0))
+    nl, nr, bits = nl[old], nr[old], state.bits[old].copy()
+    for bit, (zone_l, zone_r) in stale.items():
+        lose = zone_l[nl] if zone_r is None else zone_l[nl] & zone_r[nr]
+        bits[lose & ((bits & bit) != 0)] ^= BIT_DTYPE(bit)
+    codes = nl * n_r + nr
+    if len(codes) > 1 and not (codes[1:] > codes[:-1]).all():  # records were reordered
+        order = np.argsort(codes)
+        old, nl, nr, bits, codes = old[order], nl[order], nr[order], bits[order], codes[order]
+    # fresh pairs that were already there only add their bits
+    fresh_codes = fresh.li * n_r + fresh.ri
+    at = np.searchsorted(codes, fresh_codes)
+    found = at < len(codes)
+    found[found] = codes[at[found]] == fresh_codes[found]
+    np.bitwise_or.at(bits, at[found], fresh.bits[found])
+    live = bits != 0
+    old, codes, bits = old[live], codes[live], bits[live]
+    new = np.flatnonzero(~found)
+    new_codes = fresh_codes[new]
+    # merge the two sorted runs
+    insert_at = np.searchsorted(codes, new_codes) + np.arange(len(new))
+    is_new = np.zeros(len(codes) + len(new), dtype=bool)
+    is_new[insert_at] = True
+    all_codes = np.empty(len(is_new), dtype=np.int64)
+    all_codes[is_new], all_codes[~is_new] = new_codes, codes
+    all_bits = np.empty(len(is_new), dtype=BIT_DTYPE)
+    all_bits[is_new], all_bits[~is_new] = fresh.bits[new], bits
+    cands = Candidates(all_codes // n_r, all_codes % n_r, all_bits)
 
-    codes = li * n_r + ri
-    at = np.searchsorted(known_codes, codes)
-    at_clipped = np.minimum(at, max(len(known_codes) - 1, 0))
-    found = (at < len(known_codes)) & (known_codes[at_clipped] == codes) if len(known_codes) else \
-        np.zeros(len(codes), dtype=bool)
-    scores = np.zeros(len(codes), dtype=np.float64)
-    scores[found] = known_scores[at_clipped[found]]
-
-    fresh = np.flatnonzero(~found)
-    fresh_scores, _ = _score_subset(s, li[fresh], ri[fresh], config, np.inf)
-    scores[fresh] = fresh_scores
-    # features (for reasons) of every pair in the review band, fresh or reused
-    need = np.flatnonzero(scores >= config.review_threshold)
-    _, kept = _score_subset(s, li[need], ri[need], config, -np.inf)
-    kept["pos"] = need[kept["pos"].to_numpy()]
-    result = _finish(_scored_frame(s, cands, scores, kept), config, _pair_set(confirmed), _pair_set(rejected))
-    new_state = MatchState(
-        scores=pd.DataFrame({"left_id": s.left_ids[li], "right_id": s.right_ids[ri], "score": scores}),
-        model=config.model,
-    )
-    return result, new_state
+    # scores: reused, or computed for the new pairs
+    scores = np.empty(len(is_new), dtype=np.float64)
+    scores[~is_new] = state.score[old]
+    new_scores, new_kept = _score_subset(s, cands.li[is_new], cands.ri[is_new], config, config.review_threshold)
+    scores[is_new] = new_scores
+    # features: the previous ones of reused pairs, the fresh ones of new pairs
+    feat_row = np.full(len(state.score), -1, dtype=np.int64)
+    feat_row[state.feat_pos] = np.arange(len(state.feat_pos))
+    rows_old = feat_row[old]
+    has = np.flatnonzero(rows_old >= 0)
+    old_final = np.flatnonzero(~is_new)[has]
+    old_feats = state.features[rows_old[has]]
+    keep = state.score[old[has]] >= config.review_threshold
+    new_final = np.flatnonzero(is_new)[new_kept["pos"].to_numpy()]
+    pos = np.concatenate([old_final[keep], new_final])
+    feats = np.concatenate([old_feats[keep], new_kept[list(FEATURES)].to_numpy(np.float32)])
+    order = np.argsort(pos, kind="stable")
+    kept = _features_frame(pos[order], feats[order])
+    result = _result(s, cands, scores, kept, config, confirmed, rejected)
+    return result, _state(s, index, cands, scores, kept, config)
 
 
 # --- fan-out -----------------------------------------------------------------------------------------

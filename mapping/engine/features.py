@@ -1,7 +1,9 @@
-"""Comparison features of candidate pairs, computed with recordlinkage `Compare`.
+"""Comparison features of candidate pairs.
 
 Each feature is a vectorised function over whole columns of pairs (rapidfuzz's `cpdist` scores millions
-of string pairs in C++ threads); no Python loop runs per pair.  Every feature depends on the two records
+of string pairs in C++ threads; equality features compare integer codes); no Python loop runs per pair.
+Per-record inputs (codes, blank flags, lengths) are computed once per run by `comparison_frames`, so
+pairs only gather numbers and, for the fuzzy features, the strings they need.  Every feature depends on the two records
 of the pair only, never on the rest of the lists, so a pair scores the same in a full run, an
 incremental run or a fan-out block.
 """
@@ -10,11 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import recordlinkage as rl
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel, JaroWinkler, Prefix
 from rapidfuzz.process import cpdist
-from recordlinkage.base import BaseCompareFeature
 
 from .data import COMMON_TOKENS
 
@@ -40,31 +40,46 @@ MAX_TOKENS = 6
 COMMON_WEIGHT = np.float32(0.3)
 
 
-class VectorFeature(BaseCompareFeature):
-    """A recordlinkage compare feature computed by `func(*left_columns, *right_columns)`."""
-
-    def __init__(self, labels_left, labels_right, func, label=None, **kwargs):
-        super().__init__(labels_left, labels_right, label=label)
-        self._func = func
-        self._kwargs = kwargs
-
-    def _compute_vectorized(self, *args):
-        return self._func(*(a.to_numpy() if isinstance(a, pd.Series) else a for a in args), **self._kwargs)
-
-
 # --- element-wise helpers ----------------------------------------------------------------------------
+
+
+def hash_factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques) like `pd.factorize`, found through 64-bit hashes of the strings: several times
+    faster than hashing Python strings in a hash table at a million records."""
+    values = np.asarray(values, dtype=object)
+    if len(values) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, dtype=object)
+    codes, uniques = pd.factorize(pd.util.hash_array(values, categorize=False))
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(values))[::-1]
+    return codes.astype(np.int64), values[first]
 
 
 def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a != "") & (b != "")
 
 
-def similarity(a: np.ndarray, b: np.ndarray, scorer=JaroWinkler.normalized_similarity, workers: int = -1):
-    """Pairwise string similarity in [0, 1]; 0 where either side is blank."""
+def similarity(a: np.ndarray, b: np.ndarray, scorer=JaroWinkler.normalized_similarity, workers: int = -1,
+               both: np.ndarray | None = None):
+    """Pairwise string similarity in [0, 1]; 0 where either side is blank (`both`: neither is)."""
     out = np.zeros(len(a), dtype=np.float32)
-    both = _both(a, b)
+    both = _both(a, b) if both is None else both
     if both.any():
         out[both] = cpdist(a[both], b[both], scorer=scorer, workers=workers, dtype=np.float32)
+    if scorer is fuzz.token_sort_ratio:
+        out /= 100.0
+    return out
+
+
+def pair_similarity(a: pd.DataFrame, b: pd.DataFrame, column: str, li: np.ndarray, ri: np.ndarray,
+                    scorer=JaroWinkler.normalized_similarity, workers: int = -1) -> np.ndarray:
+    """`similarity` of one column of comparison frames, gathering only the strings of non-blank pairs."""
+    both = a[f"{column}_set"].to_numpy()[li] & b[f"{column}_set"].to_numpy()[ri]
+    out = np.zeros(len(li), dtype=np.float32)
+    idx = np.flatnonzero(both)
+    if len(idx):
+        out[idx] = cpdist(a[column].to_numpy()[li[idx]], b[column].to_numpy()[ri[idx]], scorer=scorer,
+                          workers=workers, dtype=np.float32)
     if scorer is fuzz.token_sort_ratio:
         out /= 100.0
     return out
@@ -76,25 +91,30 @@ def similarity(a: np.ndarray, b: np.ndarray, scorer=JaroWinkler.normalized_simil
 class TokenTable:
     """Names as a fixed-width matrix of token ids, shared by both lists so ids agree across them.
 
-    Weighted Dice over ids is then a handful of vectorised comparisons per pair batch.
+    Weighted Dice over ids is then a handful of vectorised comparisons per pair batch.  Built from
+    one split of all distinct names joined together, tokens identified by their 64-bit hash.
     """
 
     def __init__(self, left_names: np.ndarray, right_names: np.ndarray):
-        names = pd.Series(np.concatenate([left_names, right_names]), dtype=object)
-        codes, uniques = pd.factorize(names)
-        # one row per (name, distinct token), at most MAX_TOKENS per name, all vectorised
-        tokens = pd.Series(uniques, dtype=object).str.split().explode().dropna()
-        tokens = tokens[tokens != ""]
-        frame = pd.DataFrame({"row": tokens.index.to_numpy(), "token": tokens.to_numpy()})
-        frame = frame.drop_duplicates()
-        frame["col"] = frame.groupby("row").cumcount()
-        frame = frame[frame["col"] < MAX_TOKENS]
-        token_ids = pd.factorize(frame["token"])[0].astype(np.int32)
-        common = frame["token"].isin(COMMON_TOKENS) | (frame["token"].str.len() == 1)
-        ids = np.full((len(uniques), MAX_TOKENS), -1, dtype=np.int32)
-        weights = np.zeros((len(uniques), MAX_TOKENS), dtype=np.float32)
-        ids[frame["row"].to_numpy(), frame["col"].to_numpy()] = token_ids
-        weights[frame["row"].to_numpy(), frame["col"].to_numpy()] = np.where(common, COMMON_WEIGHT, 1.0)
+        codes, uniques = hash_factorize(np.concatenate([left_names, right_names]))
+        names = uniques.tolist()
+        flat = np.array(" ".join(names).split(" "), dtype=object)
+        counts = np.fromiter((n.count(" ") + 1 for n in names), dtype=np.int64, count=len(names))
+        row = np.repeat(np.arange(len(names)), counts)
+        token_codes, tokens = hash_factorize(flat)
+        nonblank = np.array([t != "" for t in tokens.tolist()], dtype=bool)
+        common = np.array([t in COMMON_TOKENS or len(t) == 1 for t in tokens.tolist()], dtype=bool)
+        # distinct tokens of a name, in order of appearance, at most MAX_TOKENS
+        keep = nonblank[token_codes] & ~pd.Series(row * max(len(tokens), 1) + token_codes).duplicated().to_numpy()
+        row, token_codes = row[keep], token_codes[keep]
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if len(row) else np.zeros(0, np.int64)
+        col = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
+        fits = col < MAX_TOKENS
+        row, col, token_codes = row[fits], col[fits], token_codes[fits]
+        ids = np.full((len(names), MAX_TOKENS), -1, dtype=np.int32)
+        weights = np.zeros((len(names), MAX_TOKENS), dtype=np.float32)
+        ids[row, col] = token_codes
+        weights[row, col] = np.where(common[token_codes], COMMON_WEIGHT, np.float32(1.0))
         n_left = len(left_names)
         self.left_ids, self.right_ids = ids[codes[:n_left]], ids[codes[n_left:]]
         self.left_w, self.right_w = weights[codes[:n_left]], weights[codes[n_left:]]
@@ -104,10 +124,11 @@ class TokenTable:
         a_w, b_w = self.left_w[li], self.right_w[ri]
         shared = np.zeros(len(li), dtype=np.float32)
         for i in range(MAX_TOKENS):
-            hit = np.zeros(len(li), dtype=bool)
-            for j in range(MAX_TOKENS):
-                hit |= a_ids[:, i] == b_ids[:, j]
-            shared += np.where(hit & (a_ids[:, i] >= 0), a_w[:, i], 0)
+            a_col = a_ids[:, i]
+            hit = a_col == b_ids[:, 0]
+            for j in range(1, MAX_TOKENS):
+                hit |= a_col == b_ids[:, j]
+            shared += np.where(hit & (a_col >= 0), a_w[:, i], np.float32(0))
         total = a_w.sum(axis=1) + b_w.sum(axis=1)
         return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0)
 
@@ -115,28 +136,29 @@ class TokenTable:
 # --- the comparison ----------------------------------------------------------------------------------
 
 
-def _stem_name(stem_l, key_l, stem_r, key_r, workers=-1):
+def stem_name_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.ndarray, workers=-1):
     """How well one side's domain stem spells the other side's name, when one website is missing.
 
     The Indel ratio against the name key, or the share of the stem that starts the name key, so acme.io
     vs "Acme Software" scores nearly like acmesoftware.com does.
     """
-    out = np.zeros(len(stem_l), dtype=np.float32)
-    for stem, key, other_stem in ((stem_l, key_r, stem_r), (stem_r, key_l, stem_l)):
-        use = (stem != "") & (key != "") & (other_stem == "")
-        if not use.any():
+    out = np.zeros(len(li), dtype=np.float32)
+    for x, xi, y, yi in ((a, li, b, ri), (b, ri, a, li)):
+        use = np.flatnonzero(x["stem_key_set"].to_numpy()[xi] & y["name_key_set"].to_numpy()[yi]
+                             & ~y["stem_key_set"].to_numpy()[yi])
+        if not len(use):
             continue
-        s, k = stem[use], key[use]
+        s, k = x["stem_key"].to_numpy()[xi[use]], y["name_key"].to_numpy()[yi[use]]
         whole = cpdist(s, k, scorer=Indel.normalized_similarity, workers=workers, dtype=np.float32)
         shared_prefix = cpdist(s, k, scorer=Prefix.similarity, workers=workers, dtype=np.float32)
-        start = shared_prefix / np.fromiter(map(len, s), dtype=np.float32, count=len(s))
+        start = shared_prefix / x["stem_key_len"].to_numpy()[xi[use]]
         out[use] = np.maximum(out[use], np.maximum(whole, 0.85 * start))
     return out
 
 
-def city_features(a, b, workers=-1):
-    sim = similarity(a, b, workers=workers)
-    both = _both(a, b)
+def city_features(a: pd.DataFrame, b: pd.DataFrame, li, ri, workers=-1):
+    sim = pair_similarity(a, b, "city_norm", li, ri, workers=workers)
+    both = a["city_norm_set"].to_numpy()[li] & b["city_norm_set"].to_numpy()[ri]
     return (both & (sim >= 0.9)).astype(np.float32), (both & (sim < 0.9)).astype(np.float32)
 
 
@@ -149,24 +171,31 @@ FUZZY = ("name_norm", "stem_key", "name_key", "city_norm")
 
 def comparison_frames(left: pd.DataFrame, right: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-record inputs of `compare_pairs` for both lists (computed once per run, not per pair)."""
-    def with_derived(frame):
-        out = frame[list(FUZZY) + ["domain_norm", "email_domain_norm", "postal_norm", "stem", "country_norm",
-                                   "region_norm", "crm_id_norm"]].reset_index(drop=True)
-        out["domain_eff"] = np.where(out["domain_norm"] == "", out["email_domain_norm"], out["domain_norm"])
-        out["postal5"] = out["postal_norm"].str[:5]
-        return out
+    n_left = len(left)
 
-    a, b = with_derived(left), with_derived(right)
-    a_out, b_out = a[list(FUZZY)].copy(), b[list(FUZZY)].copy()
+    def both_sides(column):
+        return np.concatenate([left[column].to_numpy(dtype=object), right[column].to_numpy(dtype=object)])
+
+    out = {column: both_sides(column) for column in FUZZY}
+    for column in FUZZY:
+        out[f"{column}_set"] = out[column] != ""
+    out["stem_key_len"] = np.fromiter(map(len, out["stem_key"]), dtype=np.float32, count=len(out["stem_key"]))
+    domain, email = both_sides("domain_norm"), both_sides("email_domain_norm")
+    raw = {"domain_eff": np.where(domain == "", email, domain)}
     for column in CODED:
-        both = np.concatenate([a[column].to_numpy(dtype=object), b[column].to_numpy(dtype=object)])
-        codes, uniques = pd.factorize(both)
-        blank = np.flatnonzero(uniques == "")
-        codes = codes.astype(np.int32)
-        if len(blank):
-            codes[codes == blank[0]] = -1
-        a_out[f"{column}_code"], b_out[f"{column}_code"] = codes[: len(a)], codes[len(a):]
-    return a_out, b_out
+        if column == "postal5":
+            continue
+        values = raw.get(column)
+        codes, uniques = hash_factorize(both_sides(column) if values is None else values)
+        if column == "postal_norm":  # 5-character prefix, derived once per distinct code
+            codes5, _ = hash_factorize(np.array([u[:5] for u in uniques.tolist()], dtype=object))
+            blank5 = np.array([u == "" for u in uniques.tolist()], dtype=bool)
+            out["postal5_code"] = np.where(blank5[codes], -1, codes5[codes]).astype(np.int32)
+        blank = np.array([u == "" for u in uniques.tolist()], dtype=bool)
+        out[f"{column}_code"] = np.where(blank[codes], -1, codes).astype(np.int32)
+    a = pd.DataFrame({k: v[:n_left] for k, v in out.items()})
+    b = pd.DataFrame({k: v[n_left:] for k, v in out.items()})
+    return a, b
 
 
 def equal_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -197,34 +226,25 @@ def compare_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.ndarr
     `a`/`b` come from `comparison_frames`; `name_jw` may be passed when the caller already computed it
     (the pre-filter does).
     """
-    pairs = pd.MultiIndex(levels=[np.arange(len(a)), np.arange(len(b))], codes=[li, ri],
-                          verify_integrity=False)
-    comparer = rl.Compare(features=[
-        VectorFeature("name_norm", "name_norm", similarity, label="name_tsr", scorer=fuzz.token_sort_ratio,
-                      workers=workers),
-        VectorFeature("name_norm_code", "name_norm_code", equal_codes, label="name_exact"),
-        VectorFeature(["domain_eff_code", "stem_code"], ["domain_eff_code", "stem_code"],
-                      domain_features_codes, label=["domain_eq", "stem_eq", "domain_conflict"]),
-        VectorFeature(["stem_key", "name_key"], ["stem_key", "name_key"],
-                      lambda sl, kl, sr, kr: _stem_name(sl, kl, sr, kr, workers=workers), label="stem_name"),
-        VectorFeature("country_norm_code", "country_norm_code", lambda x, y: (equal_codes(x, y),
-                                                                              conflict_codes(x, y)),
-                      label=["country_eq", "country_conflict"]),
-        VectorFeature("region_norm_code", "region_norm_code", lambda x, y: (equal_codes(x, y),
-                                                                            conflict_codes(x, y)),
-                      label=["region_eq", "region_conflict"]),
-        VectorFeature("city_norm", "city_norm", city_features, label=["city_eq", "city_conflict"],
-                      workers=workers),
-        VectorFeature(["postal_norm_code", "postal5_code"], ["postal_norm_code", "postal5_code"],
-                      postal_features_codes, label=["postal_eq", "postal_conflict"]),
-        VectorFeature("crm_id_norm_code", "crm_id_norm_code", equal_codes, label="crm_eq"),
-    ])
-    features = comparer.compute(pairs, a, b)
-    if name_jw is None:
-        name_jw = similarity(a["name_norm"].to_numpy()[li], b["name_norm"].to_numpy()[ri], workers=workers)
-    features["name_jw"] = name_jw
-    features["name_tok"] = tokens.dice(li, ri)
+    def codes(column):
+        return a[f"{column}_code"].to_numpy()[li], b[f"{column}_code"].to_numpy()[ri]
+
+    f: dict[str, np.ndarray] = {}
+    f["name_jw"] = pair_similarity(a, b, "name_norm", li, ri, workers=workers) if name_jw is None else name_jw
+    f["name_tsr"] = pair_similarity(a, b, "name_norm", li, ri, scorer=fuzz.token_sort_ratio, workers=workers)
+    f["name_tok"] = tokens.dice(li, ri)
+    f["name_exact"] = equal_codes(*codes("name_norm"))
+    (dl, dr), (sl, sr) = codes("domain_eff"), codes("stem")
+    f["domain_eq"], f["stem_eq"], f["domain_conflict"] = domain_features_codes(dl, sl, dr, sr)
+    f["stem_name"] = stem_name_pairs(a, b, li, ri, workers=workers)
+    for column, name in (("country_norm", "country"), ("region_norm", "region")):
+        x, y = codes(column)
+        f[f"{name}_eq"], f[f"{name}_conflict"] = equal_codes(x, y), conflict_codes(x, y)
+    f["city_eq"], f["city_conflict"] = city_features(a, b, li, ri, workers=workers)
+    (pl, pr), (p5l, p5r) = codes("postal_norm"), codes("postal5")
+    f["postal_eq"], f["postal_conflict"] = postal_features_codes(pl, p5l, pr, p5r)
+    f["crm_eq"] = equal_codes(*codes("crm_id_norm"))
     context = ["domain_eq", "stem_eq", "domain_conflict", "country_eq", "country_conflict", "city_eq",
                "city_conflict", "postal_eq", "postal_conflict", "region_eq", "region_conflict"]
-    features["name_only"] = (features[context].sum(axis=1) == 0).astype(np.float32)
-    return features[list(FEATURES)].reset_index(drop=True).astype(np.float32)
+    f["name_only"] = (sum(f[c] for c in context) == 0).astype(np.float32)
+    return pd.DataFrame({name: np.asarray(f[name], dtype=np.float32) for name in FEATURES})
