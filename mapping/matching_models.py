@@ -163,3 +163,27 @@ class MatchState(models.Model):
 
     def __str__(self):
         return f"State of lists {self.left_list_id} x {self.right_list_id}"
+
+
+class MatchBlockJob(models.Model):
+    """One block of a large list pair, fanned out to the workers by a Celery chord: the candidate
+    pairs it scores (packed arrays) and, once done, its scored pairs."""
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="blocks")
+    attempt = models.PositiveSmallIntegerField()  # the run's attempt that cut this block
+    left_list = models.ForeignKey("mapping.AccountList", on_delete=models.CASCADE, related_name="+")
+    right_list = models.ForeignKey("mapping.AccountList", on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveIntegerField()
+    pairs = models.BinaryField()
+    result = models.BinaryField(null=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "attempt", "left_list", "right_list", "index"], name="matchblockjob_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Block {self.index} of run {self.run_id}"

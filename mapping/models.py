@@ -202,9 +202,10 @@ class ListChangeSet(models.Model):
 
 
 # Match runs, overlaps, review decisions and engine state live in their own module.
-from mapping.matching_models import MatchDecision, MatchRun, MatchState, Overlap  # noqa: E402
+from mapping.matching_models import MatchBlockJob, MatchDecision, MatchRun, MatchState, Overlap  # noqa: E402
+from mapping.sharing_models import OverlapTally, SharingRule, SharingRuleChange  # noqa: E402
 
 __all__ = [
-    "AccountList", "AccountRecord", "ImportJob", "ListChangeSet", "MatchDecision", "MatchRun", "MatchState",
-    "Overlap",
+    "AccountList", "AccountRecord", "ImportJob", "ListChangeSet", "MatchBlockJob", "MatchDecision", "MatchRun", "MatchState",
+    "Overlap", "OverlapTally", "SharingRule", "SharingRuleChange",
 ]

@@ -31,3 +31,19 @@ def reap_match_runs() -> int:
     from mapping.services.matching import match_runs_reap
 
     return match_runs_reap()
+
+
+@shared_task(name="mapping.tasks.score_match_block", acks_late=True, reject_on_worker_lost=True)
+def score_match_block(block_id: int) -> str:
+    """Score one block of a large list pair (a chord header task; safe to run twice)."""
+    from mapping.services.matching import match_block_score
+
+    return match_block_score(block_id=block_id)
+
+
+@shared_task(name="mapping.tasks.finish_match_run", acks_late=True)
+def finish_match_run(run_id: int, attempt: int) -> str:
+    """Merge the scored blocks and finish the run (the chord's body; safe to run twice)."""
+    from mapping.services.matching import match_run_finish
+
+    return match_run_finish(run_id=run_id, attempt=attempt)

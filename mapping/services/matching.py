@@ -15,6 +15,7 @@ import socket
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -24,11 +25,22 @@ from django.utils import timezone
 from accounts.models import Organization, Partnership
 from accounts.roles import Capability
 from accounts.services.common import require_capability
-from mapping.engine import MatchConfig, match, match_incremental, prepare
+from mapping.engine import (
+    NORMALIZED_COLUMNS,
+    MatchBlock,
+    MatchConfig,
+    match,
+    match_block,
+    match_incremental,
+    merge_block_results,
+    prepare,
+    split_blocks,
+)
 from mapping.models import (
     AccountList,
     AccountRecord,
     ListChangeSet,
+    MatchBlockJob,
     MatchDecision,
     MatchRun,
     MatchState,
@@ -39,7 +51,7 @@ from prm.common.errors import Conflict, NotFound, ValidationFailed
 log = logging.getLogger(__name__)
 
 # Bump when a change to the engine makes stored pair scores stale: the next run is then full.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 # Stored normalized keys the engine reads (it derives the rest: name keys, stem key, CRM id key).
 _FRAME_COLUMNS = (
@@ -318,22 +330,16 @@ def match_run_execute(*, run_id: int) -> str:
         totals = {"left_records": 0, "right_records": 0, "records_rematched": 0, "matches": 0, "review": 0,
                   "overlaps_added": 0, "overlaps_removed": 0, "overlaps_updated": 0}
         timings = {"load": 0.0, "engine": 0.0, "write": 0.0}
-        for done, (left_id, right_id) in enumerate(pairs, start=1):
+        big = [pair for pair in pairs if _is_big(*pair)]
+        for done, (left_id, right_id) in enumerate([p for p in pairs if p not in big], start=1):
             outcome = match_list_pair(
                 run=run, left_list_id=left_id, right_list_id=right_id, force_full=run.kind == MatchRun.Kind.FULL
             )
-            totals["left_records"] += outcome.left_records
-            totals["right_records"] += outcome.right_records
-            totals["records_rematched"] += outcome.rematched
-            totals["matches"] += outcome.matches
-            totals["review"] += outcome.review
-            totals["overlaps_added"] += outcome.added
-            totals["overlaps_removed"] += outcome.removed
-            totals["overlaps_updated"] += outcome.updated
-            timings["load"] += outcome.seconds_load
-            timings["engine"] += outcome.seconds_engine
-            timings["write"] += outcome.seconds_write
+            _add_outcome(totals, timings, outcome)
             _beat(run, list_pairs_done=done, progress=int(100 * done / len(pairs)))
+        if big:
+            _fan_out(run, big, totals, timings)
+            return "fanned-out"
         MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
             status=MatchRun.Status.SUCCEEDED, progress=100, finished_at=timezone.now(),
             timings={k: round(v, 3) for k, v in timings.items()}, **totals,
@@ -346,6 +352,137 @@ def match_run_execute(*, run_id: int) -> str:
         _dispatch_waiting(partnership.pk)
         return "failed"
     _dispatch_waiting(partnership.pk)
+    return "succeeded"
+
+
+def _add_outcome(totals: dict, timings: dict, outcome: PairOutcome) -> None:
+    totals["left_records"] += outcome.left_records
+    totals["right_records"] += outcome.right_records
+    totals["records_rematched"] += outcome.rematched
+    totals["matches"] += outcome.matches
+    totals["review"] += outcome.review
+    totals["overlaps_added"] += outcome.added
+    totals["overlaps_removed"] += outcome.removed
+    totals["overlaps_updated"] += outcome.updated
+    timings["load"] = timings.get("load", 0.0) + outcome.seconds_load
+    timings["engine"] = timings.get("engine", 0.0) + outcome.seconds_engine
+    timings["write"] = timings.get("write", 0.0) + outcome.seconds_write
+
+
+def _is_big(left_list_id: int, right_list_id: int) -> bool:
+    n = AccountRecord.objects.filter(account_list_id__in=[left_list_id, right_list_id]).count()
+    return n >= settings.MATCH_FANOUT_MIN_RECORDS
+
+
+def _pack(*arrays: np.ndarray) -> bytes:
+    return pickle.dumps([np.asarray(a) for a in arrays], protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timings: dict) -> None:
+    """Cut each big list pair into blocks and let a chord score them on all workers; the chord's
+    body merges the blocks and finishes the run. Blocks of an earlier attempt are dropped."""
+    from celery import chord
+
+    from mapping.tasks import finish_match_run, score_match_block
+
+    config = engine_config()
+    MatchBlockJob.objects.filter(run=run).delete()
+    jobs = []
+    for left_id, right_id in big_pairs:
+        t0 = time.perf_counter()
+        blocks = split_blocks(_frame(left_id), _frame(right_id), settings.MATCH_FANOUT_BLOCKS, config)
+        timings["split"] = timings.get("split", 0.0) + time.perf_counter() - t0
+        for index, block in enumerate(blocks):
+            jobs.append(MatchBlockJob(
+                run=run, attempt=run.attempts, left_list_id=left_id, right_list_id=right_id, index=index,
+                pairs=_pack(block.left_ids, block.right_ids, block.passes),
+            ))
+        _beat(run)
+    MatchBlockJob.objects.bulk_create(jobs)
+    # What the inline part did so far, for the body to add to.
+    MatchRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now(), timings={k: round(v, 3) for k, v in timings.items()}, **totals
+    )
+    ids = list(MatchBlockJob.objects.filter(run=run, attempt=run.attempts).values_list("id", flat=True))
+    header = [score_match_block.si(block_id) for block_id in ids]
+    transaction.on_commit(lambda: chord(header)(finish_match_run.si(run.pk, run.attempts)))
+
+
+def match_block_score(*, block_id: int) -> str:
+    """Score one block (a chord header task). Safe to run twice: a scored block is left alone."""
+    job = MatchBlockJob.objects.filter(pk=block_id).select_related("run").first()
+    if job is None or job.result is not None:
+        return "skipped"
+    if job.run.status != MatchRun.Status.RUNNING or job.run.attempts != job.attempt:
+        return "stale"
+    left_ids, right_ids, passes = pickle.loads(bytes(job.pairs))  # noqa: S301 - written by our workers
+    left, right = _frame(job.left_list_id), _frame(job.right_list_id)
+    columns = list(NORMALIZED_COLUMNS)
+    block = MatchBlock(
+        left=left.loc[np.unique(left_ids)][columns], right=right.loc[np.unique(right_ids)][columns],
+        left_ids=left_ids, right_ids=right_ids, passes=passes,
+    )
+    scored = match_block(block, engine_config())
+    MatchBlockJob.objects.filter(pk=job.pk, result__isnull=True).update(
+        result=pickle.dumps(scored, protocol=pickle.HIGHEST_PROTOCOL), done_at=timezone.now()
+    )
+    blocks = MatchBlockJob.objects.filter(run_id=job.run_id, attempt=job.attempt)
+    done, total = blocks.filter(result__isnull=False).count(), blocks.count()
+    _beat(job.run, progress=max(job.run.progress, int(95 * done / max(total, 1))))
+    return "scored"
+
+
+def match_run_finish(*, run_id: int, attempt: int) -> str:
+    """Merge the scored blocks of each big list pair, store the overlaps, finish the run."""
+    run = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING, attempts=attempt).first()
+    if run is None:
+        return "stale"
+    jobs = MatchBlockJob.objects.filter(run=run, attempt=attempt)
+    if jobs.filter(result__isnull=True).exists():
+        # A block was lost (its worker died): the reaper re-runs the whole run when the heartbeat stops.
+        return "incomplete"
+    totals = {f: getattr(run, f) for f in ("left_records", "right_records", "records_rematched", "matches", "review",
+                                           "overlaps_added", "overlaps_removed", "overlaps_updated")}
+    timings = dict(run.timings)
+    config = engine_config()
+    pairs = sorted(set(jobs.values_list("left_list_id", "right_list_id")))
+    try:
+        for left_id, right_id in pairs:
+            t0 = time.perf_counter()
+            results = [pickle.loads(bytes(r)) for r in jobs.filter(  # noqa: S301 - written by our workers
+                left_list_id=left_id, right_list_id=right_id).order_by("index").values_list("result", flat=True)]
+            confirmed, rejected = _decisions(run.partnership_id, left_id, right_id)
+            result = merge_block_results(results, config, confirmed=confirmed, rejected=rejected)
+            t1 = time.perf_counter()
+            with transaction.atomic():
+                added, removed, updated = _write_overlaps(run, left_id, right_id, result, confirmed)
+                # Blocks keep only the pairs worth keeping, not every candidate's score: the next run
+                # of this pair starts from scratch.
+                MatchState.objects.filter(
+                    partnership_id=run.partnership_id, left_list_id=left_id, right_list_id=right_id
+                ).delete()
+            statuses = result["status"].value_counts()
+            n_left = AccountRecord.objects.filter(account_list_id=left_id).count()
+            n_right = AccountRecord.objects.filter(account_list_id=right_id).count()
+            _add_outcome(totals, timings, PairOutcome(
+                left_records=n_left, right_records=n_right, rematched=n_left + n_right,
+                matches=int(statuses.get("match", 0)), review=int(statuses.get("review", 0)),
+                added=added, removed=removed, updated=updated,
+                seconds_load=0.0, seconds_engine=t1 - t0, seconds_write=time.perf_counter() - t1,
+            ))
+        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING, attempts=attempt).update(
+            status=MatchRun.Status.SUCCEEDED, progress=100, list_pairs_done=run.list_pairs,
+            finished_at=timezone.now(), timings={k: round(v, 3) for k, v in timings.items()}, **totals,
+        )
+    except Exception as exc:
+        log.exception("match run %s failed while merging blocks", run.pk)
+        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
+            status=MatchRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        _dispatch_waiting(run.partnership_id)
+        return "failed"
+    jobs.delete()
+    _dispatch_waiting(run.partnership_id)
     return "succeeded"
 
 

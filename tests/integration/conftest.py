@@ -39,10 +39,10 @@ class Worker:
     process: subprocess.Popen
 
 
-def start_worker(queue: str) -> subprocess.Popen:
+def start_worker(queue: str, **extra_env: str) -> subprocess.Popen:
     """A real `celery worker` process on its own queue, against the test database."""
     env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-           "DEBUG": "0", "CELERY_TASK_DEFAULT_QUEUE": queue}
+           "DEBUG": "0", "CELERY_TASK_DEFAULT_QUEUE": queue, **extra_env}
     log_dir = ROOT / ".pytest_cache"
     log_dir.mkdir(exist_ok=True)
     with open(log_dir / f"worker-{queue}.log", "a") as log:

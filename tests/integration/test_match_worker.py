@@ -98,3 +98,28 @@ def test_run_survives_a_worker_killed_mid_run(world, worker, settings):
     assert (clean.overlaps_added, clean.overlaps_removed, clean.overlaps_updated) == (0, 0, 0)
     assert _overlaps(world.partnership) == recovered
     assert connection.vendor == "postgresql"
+
+
+def test_big_list_pair_fans_out_over_two_workers_with_a_chord(world, worker, settings):
+    """Blocks go to whichever worker is free; the chord's body merges them."""
+    settings.MATCH_DEBOUNCE_SECONDS = 0
+    stop_worker(worker.process)
+    workers = [start_worker(worker.queue, MATCH_FANOUT_MIN_RECORDS="100", MATCH_FANOUT_BLOCKS="4")
+               for _ in range(2)]
+    try:
+        left, right, truth = generate_pair(n=600, seed=9)
+        mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
+        theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
+        _push(world.owner, mine, left, "L")
+        _push(world.partner, theirs, right, "R")
+        run = _wait(lambda: MatchRun.objects.filter(
+            partnership=world.partnership, status="succeeded", list_pairs=1).first(), timeout=90, interval=0.3)
+    finally:
+        for proc in workers:
+            stop_worker(proc)
+    assert "split" in run.timings
+    fanned = _overlaps(world.partnership)
+    clean = MatchRun.objects.create(partnership=world.partnership, trigger="clean", kind=MatchRun.Kind.FULL)
+    assert match_run_execute(run_id=clean.pk) == "succeeded"  # in-process, one shot (no fan-out here)
+    assert _overlaps(world.partnership) == fanned
+    assert len(fanned) >= 0.9 * len(truth)

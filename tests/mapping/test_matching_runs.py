@@ -232,3 +232,29 @@ def test_run_list_query_count(world, lists, django_assert_max_num_queries):
     with django_assert_max_num_queries(4):
         response = world.api(world.owner).get(f"/api/partnerships/{world.partnership.pk}/match-runs/")
     assert response.json()["count"] >= 6
+
+
+def test_big_list_pairs_fan_out_in_blocks_and_end_like_one_run(world, lists, settings,
+                                                                django_capture_on_commit_callbacks):
+    one_shot = _overlap_set(world.partnership)
+    settings.MATCH_FANOUT_MIN_RECORDS = 10  # every list pair is "big" here
+    settings.MATCH_FANOUT_BLOCKS = 3
+    with django_capture_on_commit_callbacks(execute=True):
+        match_run_request(actor=world.owner, org=world.owner_org, partnership=world.partnership)
+    run = MatchRun.objects.filter(partnership=world.partnership).order_by("-id").first()
+    assert run.status == MatchRun.Status.SUCCEEDED, run.error
+    assert "split" in run.timings  # it went through the blocks
+    assert _overlap_set(world.partnership) == one_shot
+    assert (run.overlaps_added, run.overlaps_removed) == (0, 0)
+    from mapping.models import MatchBlockJob
+
+    assert not MatchBlockJob.objects.exists()  # cleaned up
+
+
+def test_a_stale_chord_does_not_finish_a_newer_attempt(world, lists):
+    from mapping.services.matching import match_run_finish
+
+    run = MatchRun.objects.create(partnership=world.partnership, trigger="t", status="running", attempts=2)
+    assert match_run_finish(run_id=run.pk, attempt=1) == "stale"
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.RUNNING
