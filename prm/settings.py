@@ -235,7 +235,7 @@ MATCH_DEBOUNCE_SECONDS = env.float("MATCH_DEBOUNCE_SECONDS", default=5.0)  # let
 MATCH_RUN_STALE_SECONDS = env.int("MATCH_RUN_STALE_SECONDS", default=300)  # no heartbeat: worker lost
 # A list pair with at least this many records (both sides) is cut into blocks that a Celery chord
 # fans out over all workers.
-MATCH_FANOUT_MIN_RECORDS = env.int("MATCH_FANOUT_MIN_RECORDS", default=200_000)
+MATCH_FANOUT_MIN_RECORDS = env.int("MATCH_FANOUT_MIN_RECORDS", default=1_000_000)
 MATCH_FANOUT_BLOCKS = env.int("MATCH_FANOUT_BLOCKS", default=8)
 # Chords need a result backend; Redis serves as both.
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None)

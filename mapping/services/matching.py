@@ -142,15 +142,22 @@ def match_run_request(*, actor, org: Organization, partnership: Partnership) -> 
 # ------------------------------------------------------------------------------------- execution
 
 
-def _frame(list_id: int) -> pd.DataFrame:
-    """The engine's input for one list, straight from the stored normalized keys."""
+def _frame(list_id: int, ids=None) -> pd.DataFrame:
+    """The engine's input for one list (or some of its records), from the stored normalized keys."""
     table = AccountRecord._meta.db_table
+    sql = f"SELECT {', '.join(_FRAME_COLUMNS)} FROM {table} WHERE account_list_id = %s"  # noqa: S608
+    params: list = [list_id]
+    rows = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(_FRAME_COLUMNS)} FROM {table} WHERE account_list_id = %s ORDER BY id",  # noqa: S608
-            [list_id],
-        )
-        rows = cursor.fetchall()
+        if ids is None:
+            cursor.execute(sql + " ORDER BY id", params)
+            rows = cursor.fetchall()
+        else:
+            ids = [int(i) for i in ids]
+            for start in range(0, len(ids), 20_000):  # bounded IN lists, on every database
+                chunk = ids[start : start + 20_000]
+                cursor.execute(sql + f" AND id IN ({', '.join(['%s'] * len(chunk))})", params + chunk)
+                rows.extend(cursor.fetchall())
     frame = pd.DataFrame.from_records(rows, columns=list(_FRAME_COLUMNS)).set_index("id")
     return prepare(frame)
 
@@ -416,10 +423,11 @@ def match_block_score(*, block_id: int) -> str:
     if job.run.status != MatchRun.Status.RUNNING or job.run.attempts != job.attempt:
         return "stale"
     left_ids, right_ids, passes = pickle.loads(bytes(job.pairs))  # noqa: S301 - written by our workers
-    left, right = _frame(job.left_list_id), _frame(job.right_list_id)
+    # Only the records this block's pairs touch.
+    left, right = _frame(job.left_list_id, np.unique(left_ids)), _frame(job.right_list_id, np.unique(right_ids))
     columns = list(NORMALIZED_COLUMNS)
     block = MatchBlock(
-        left=left.loc[np.unique(left_ids)][columns], right=right.loc[np.unique(right_ids)][columns],
+        left=left.sort_index()[columns], right=right.sort_index()[columns],
         left_ids=left_ids, right_ids=right_ids, passes=passes,
     )
     scored = match_block(block, engine_config())
