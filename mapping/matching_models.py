@@ -187,3 +187,29 @@ class MatchBlockJob(models.Model):
 
     def __str__(self):
         return f"Block {self.index} of run {self.run_id}"
+
+
+class MatchSettings(models.Model):
+    """A partnership's own matching thresholds and, once trained on its reviewers' decisions, its
+    own scoring model. Unset values fall back to the site-wide settings."""
+
+    partnership = models.OneToOneField(Partnership, on_delete=models.CASCADE, related_name="match_settings")
+    threshold = models.FloatField(null=True, blank=True)
+    review_threshold = models.FloatField(null=True, blank=True)
+    model = models.BinaryField(null=True, blank=True)  # pickled engine ScoringModel
+    trained_on = models.PositiveIntegerField(default=0)  # labelled pairs behind the model
+    trained_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(threshold__isnull=True) | (Q(threshold__gt=0) & Q(threshold__lte=1)))
+                & (Q(review_threshold__isnull=True) | (Q(review_threshold__gte=0) & Q(review_threshold__lte=1))),
+                name="matchsettings_thresholds_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Match settings of {self.partnership_id}"

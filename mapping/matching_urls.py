@@ -7,6 +7,12 @@ api_urlpatterns = [
          name="api-match-runs"),
     path("partnerships/<int:partnership_id>/match-runs/<int:run_id>/", matching_apis.MatchRunDetailApi.as_view(),
          name="api-match-run"),
+    path("partnerships/<int:partnership_id>/match-settings/", matching_apis.MatchSettingsApi.as_view(),
+         name="api-match-settings"),
+    path("partnerships/<int:partnership_id>/match-settings/model/", matching_apis.MatchModelTrainApi.as_view(),
+         name="api-match-model"),
+    path("partnerships/<int:partnership_id>/match-decisions/", matching_apis.MatchDecisionApi.as_view(),
+         name="api-match-decisions"),
 ]
 
 portal_urlpatterns = [

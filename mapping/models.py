@@ -202,10 +202,17 @@ class ListChangeSet(models.Model):
 
 
 # Match runs, overlaps, review decisions and engine state live in their own module.
-from mapping.matching_models import MatchBlockJob, MatchDecision, MatchRun, MatchState, Overlap  # noqa: E402
+from mapping.matching_models import (  # noqa: E402
+    MatchBlockJob,
+    MatchDecision,
+    MatchRun,
+    MatchSettings,
+    MatchState,
+    Overlap,
+)
 from mapping.sharing_models import OverlapTally, SharingRule, SharingRuleChange  # noqa: E402
 
 __all__ = [
-    "AccountList", "AccountRecord", "ImportJob", "ListChangeSet", "MatchBlockJob", "MatchDecision", "MatchRun", "MatchState",
+    "AccountList", "AccountRecord", "ImportJob", "ListChangeSet", "MatchBlockJob", "MatchDecision", "MatchRun", "MatchSettings", "MatchState",
     "Overlap", "OverlapTally", "SharingRule", "SharingRuleChange",
 ]

@@ -13,7 +13,7 @@ import logging
 import pickle
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from mapping.engine import (
     merge_block_results,
     prepare,
     split_blocks,
+    train,
 )
 from mapping.models import (
     AccountList,
@@ -43,6 +44,7 @@ from mapping.models import (
     MatchBlockJob,
     MatchDecision,
     MatchRun,
+    MatchSettings,
     MatchState,
     Overlap,
 )
@@ -60,12 +62,21 @@ _FRAME_COLUMNS = (
 )
 
 
-def engine_config() -> MatchConfig:
-    return MatchConfig(
-        threshold=settings.MATCH_THRESHOLD,
-        review_threshold=settings.MATCH_REVIEW_THRESHOLD,
-        workers=settings.MATCH_ENGINE_THREADS,
-    )
+def engine_config(partnership_id: int | None = None) -> MatchConfig:
+    """Site-wide thresholds, overridden by the partnership's own settings and trained model."""
+    threshold, review, model = settings.MATCH_THRESHOLD, settings.MATCH_REVIEW_THRESHOLD, None
+    own = MatchSettings.objects.filter(partnership_id=partnership_id).first() if partnership_id else None
+    if own is not None:
+        threshold = own.threshold if own.threshold is not None else threshold
+        review = own.review_threshold if own.review_threshold is not None else review
+        if own.model:
+            try:
+                model = pickle.loads(bytes(own.model))  # noqa: S301 - written only by our own service
+            except Exception:
+                log.warning("unreadable trained model for partnership %s; using the default", partnership_id)
+    config = MatchConfig(threshold=threshold, review_threshold=min(review, threshold),
+                         workers=settings.MATCH_ENGINE_THREADS)
+    return replace(config, model=model) if model is not None else config
 
 
 # ------------------------------------------------------------------------------------ scheduling
@@ -215,7 +226,7 @@ def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, for
     ).first()
     confirmed, rejected = _decisions(partnership_id, left_list_id, right_list_id)
     t1 = time.perf_counter()
-    config = engine_config()
+    config = engine_config(partnership_id)
     state = None
     if state_row is not None and not force_full and state_row.engine_version == ENGINE_VERSION:
         try:
@@ -392,7 +403,7 @@ def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timi
 
     from mapping.tasks import finish_match_run, score_match_block
 
-    config = engine_config()
+    config = engine_config(run.partnership_id)
     MatchBlockJob.objects.filter(run=run).delete()
     jobs = []
     for left_id, right_id in big_pairs:
@@ -430,7 +441,7 @@ def match_block_score(*, block_id: int) -> str:
         left=left.sort_index()[columns], right=right.sort_index()[columns],
         left_ids=left_ids, right_ids=right_ids, passes=passes,
     )
-    scored = match_block(block, engine_config())
+    scored = match_block(block, engine_config(job.run.partnership_id))
     MatchBlockJob.objects.filter(pk=job.pk, result__isnull=True).update(
         result=pickle.dumps(scored, protocol=pickle.HIGHEST_PROTOCOL), done_at=timezone.now()
     )
@@ -452,7 +463,7 @@ def match_run_finish(*, run_id: int, attempt: int) -> str:
     totals = {f: getattr(run, f) for f in ("left_records", "right_records", "records_rematched", "matches", "review",
                                            "overlaps_added", "overlaps_removed", "overlaps_updated")}
     timings = dict(run.timings)
-    config = engine_config()
+    config = engine_config(run.partnership_id)
     pairs = sorted(set(jobs.values_list("left_list_id", "right_list_id")))
     try:
         for left_id, right_id in pairs:
@@ -561,3 +572,85 @@ def match_decision_record(
         )
         match_run_schedule(partnership=partnership, trigger="review decision", requested_by=actor)
     return row
+
+
+# ---------------------------------------------------------------------------- per-partnership
+
+
+MIN_LABELS_PER_CLASS = 5
+
+
+def match_settings_update(
+    *, actor, org: Organization, partnership: Partnership, threshold: float | None,
+    review_threshold: float | None,
+) -> MatchSettings:
+    """Set the partnership's thresholds (None: the site-wide default); a full re-match follows."""
+    require_capability(actor=actor, org=org, capability=Capability.MANAGE_LISTS)
+    if not partnership.involves(org):
+        raise NotFound("Partnership not found.")
+    errors = {}
+    if threshold is not None and not 0 < threshold <= 1:
+        errors["threshold"] = ["Between 0 (excluded) and 1."]
+    if review_threshold is not None and not 0 <= review_threshold <= 1:
+        errors["review_threshold"] = ["Between 0 and 1."]
+    effective = threshold if threshold is not None else settings.MATCH_THRESHOLD
+    if review_threshold is not None and not errors and review_threshold > effective:
+        errors["review_threshold"] = ["At most the match threshold."]
+    if errors:
+        raise ValidationFailed("Invalid thresholds.", extra=errors)
+    with transaction.atomic():
+        own, _ = MatchSettings.objects.select_for_update().get_or_create(partnership=partnership)
+        own.threshold, own.review_threshold, own.updated_by = threshold, review_threshold, actor
+        own.save()
+        match_run_schedule(partnership=partnership, trigger="thresholds changed", full=True, requested_by=actor)
+    return own
+
+
+def match_model_train(*, actor, org: Organization, partnership: Partnership) -> MatchSettings:
+    """Train the partnership's scoring model on its reviewers' confirmed and rejected pairs."""
+    require_capability(actor=actor, org=org, capability=Capability.MANAGE_LISTS)
+    if not partnership.involves(org):
+        raise NotFound("Partnership not found.")
+    decisions = list(MatchDecision.objects.filter(partnership=partnership).values_list(
+        "left_record_id", "right_record_id", "decision", "left_record__account_list_id",
+        "right_record__account_list_id"))
+    confirmed = sum(1 for d in decisions if d[2] == MatchDecision.Decision.CONFIRMED)
+    rejected = len(decisions) - confirmed
+    if confirmed < MIN_LABELS_PER_CLASS or rejected < MIN_LABELS_PER_CLASS:
+        raise ValidationFailed(
+            f"Training needs at least {MIN_LABELS_PER_CLASS} confirmed and {MIN_LABELS_PER_CLASS} rejected "
+            f"pairs; this partnership has {confirmed} confirmed and {rejected} rejected."
+        )
+    by_left_list, by_right_list = {}, {}
+    for left_id, right_id, _decision, left_list_id, right_list_id in decisions:
+        by_left_list.setdefault(left_list_id, set()).add(left_id)
+        by_right_list.setdefault(right_list_id, set()).add(right_id)
+    left = pd.concat([_frame(list_id, sorted(ids)) for list_id, ids in by_left_list.items()])
+    right = pd.concat([_frame(list_id, sorted(ids)) for list_id, ids in by_right_list.items()])
+    labelled = pd.DataFrame({
+        "left_id": [d[0] for d in decisions], "right_id": [d[1] for d in decisions],
+        "is_match": [d[2] == MatchDecision.Decision.CONFIRMED for d in decisions],
+    })
+    model = train(left, right, labelled, engine_config(partnership.pk))
+    with transaction.atomic():
+        own, _ = MatchSettings.objects.select_for_update().get_or_create(partnership=partnership)
+        own.model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        own.trained_on = len(labelled)
+        own.trained_at = timezone.now()
+        own.updated_by = actor
+        own.save()
+        match_run_schedule(partnership=partnership, trigger="model trained", full=True, requested_by=actor)
+    return own
+
+
+def match_model_reset(*, actor, org: Organization, partnership: Partnership) -> MatchSettings:
+    """Back to the default scoring model."""
+    require_capability(actor=actor, org=org, capability=Capability.MANAGE_LISTS)
+    if not partnership.involves(org):
+        raise NotFound("Partnership not found.")
+    with transaction.atomic():
+        own, _ = MatchSettings.objects.select_for_update().get_or_create(partnership=partnership)
+        own.model, own.trained_on, own.trained_at, own.updated_by = None, 0, None, actor
+        own.save()
+        match_run_schedule(partnership=partnership, trigger="model reset", full=True, requested_by=actor)
+    return own

@@ -54,3 +54,34 @@ def csv_text(header: str, rows: list[str]) -> str:
 
 
 __all__ = ["DATA", "csv_text", "data_file", "io", "run_import", "upload"]
+
+
+def records_of(frame, crm_prefix=""):
+    """Generated accounts (bench/generate.py) as records for account_records_push."""
+    out = []
+    for rid, row in frame.iterrows():
+        out.append({
+            "name": row.get("name") or "", "website": row.get("website") or "", "country": row.get("country") or "",
+            "region": row.get("region") or "", "city": row.get("city") or "",
+            "postal_code": row.get("postal_code") or "", "owner_email": row.get("email") or "",
+            "crm_id": f"{crm_prefix}{rid}",
+        })
+    return out
+
+
+@pytest.fixture
+def lists(world, django_capture_on_commit_callbacks):
+    """A Customers list on each side of world.partnership, pushed and matched (300 generated accounts)."""
+    from bench.generate import generate_pair
+    from mapping.services.imports import account_records_push
+    from mapping.services.lists import account_list_create
+
+    left, right, truth = generate_pair(n=300, seed=11)
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
+        theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
+    with django_capture_on_commit_callbacks(execute=True):
+        account_records_push(actor=world.owner, account_list=mine, records=records_of(left, "L"), mode="replace")
+    with django_capture_on_commit_callbacks(execute=True):
+        account_records_push(actor=world.partner, account_list=theirs, records=records_of(right, "R"), mode="replace")
+    return mine, theirs, left, right, truth

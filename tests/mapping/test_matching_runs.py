@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
-from bench.generate import generate_pair
 from mapping.models import AccountList, AccountRecord, MatchDecision, MatchRun, Overlap
 from mapping.services.imports import account_records_push
 from mapping.services.lists import account_list_create
@@ -20,33 +19,9 @@ from mapping.services.matching import (
 )
 from tests.conftest import assert_no_leak
 from tests.factories import member
+from tests.mapping.conftest import records_of
 
 pytestmark = pytest.mark.django_db
-
-
-def _records(frame, crm_prefix=""):
-    out = []
-    for rid, row in frame.iterrows():
-        out.append({
-            "name": row.get("name") or "", "website": row.get("website") or "", "country": row.get("country") or "",
-            "region": row.get("region") or "", "city": row.get("city") or "",
-            "postal_code": row.get("postal_code") or "", "owner_email": row.get("email") or "",
-            "crm_id": f"{crm_prefix}{rid}",
-        })
-    return out
-
-
-@pytest.fixture
-def lists(world, django_capture_on_commit_callbacks):
-    left, right, truth = generate_pair(n=300, seed=11)
-    with django_capture_on_commit_callbacks(execute=True):
-        mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
-        theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
-    with django_capture_on_commit_callbacks(execute=True):
-        account_records_push(actor=world.owner, account_list=mine, records=_records(left, "L"), mode="replace")
-    with django_capture_on_commit_callbacks(execute=True):
-        account_records_push(actor=world.partner, account_list=theirs, records=_records(right, "R"), mode="replace")
-    return mine, theirs, left, right, truth
 
 
 def _overlap_set(partnership):
@@ -77,7 +52,7 @@ def test_import_commit_triggers_a_run_that_finds_the_true_overlaps(world, lists)
 
 def test_incremental_run_equals_full_rerun(world, lists, django_capture_on_commit_callbacks):
     mine, theirs, left, right, truth = lists
-    records = _records(left, "L")
+    records = records_of(left, "L")
     # edit ~3%, remove a few, add a few: a merge push upserts by CRM id
     edited = [dict(r, name=r["name"] + " Holdings") for r in records[:9]]
     added = [{"name": f"Brand New Account {i}", "website": f"brandnew{i}.example", "crm_id": f"NEW{i}"} for i in range(3)]

@@ -1,0 +1,97 @@
+"""Per-partnership thresholds, a model trained on reviewers' decisions, and the decision API."""
+
+import pytest
+
+from accounts.models import Role
+from mapping.models import AccountRecord, MatchDecision, MatchRun, MatchSettings, Overlap
+from tests.conftest import assert_no_leak
+from tests.factories import member
+
+pytestmark = pytest.mark.django_db
+
+
+def test_thresholds_per_partnership_change_what_matches(world, lists, django_capture_on_commit_callbacks):
+    url = f"/api/partnerships/{world.partnership.pk}/match-settings/"
+    before = Overlap.objects.filter(partnership=world.partnership, status="match").count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = world.api(world.partner).put(url, {"threshold": 0.99, "review_threshold": 0.5}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["effective_threshold"] == 0.99
+    after = Overlap.objects.filter(partnership=world.partnership, status="match").count()
+    assert after < before
+    run = MatchRun.objects.filter(partnership=world.partnership).order_by("-id").first()
+    assert run.kind == "full" and run.trigger == "thresholds changed"
+    assert world.api(world.owner).get(url).json()["threshold"] == 0.99  # both sides see the same
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"threshold": 1.5}, "threshold"), ({"threshold": 0}, "threshold"),
+    ({"threshold": 0.6, "review_threshold": 0.7}, "review_threshold"), ({"threshold": "high"}, "threshold"),
+])
+def test_invalid_thresholds_are_400_and_change_nothing(world, lists, body, field):
+    response = world.api(world.owner).put(f"/api/partnerships/{world.partnership.pk}/match-settings/", body,
+                                          format="json")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not MatchSettings.objects.exists()
+
+
+def test_settings_outsider_and_roles(world, lists):
+    url = f"/api/partnerships/{world.partnership.pk}/match-settings/"
+    for method in ("get", "put"):
+        response = getattr(world.api(world.outsider), method)(url, {"threshold": 0.9}, format="json")
+        assert response.status_code == 404
+        assert_no_leak(response, "Owner Co", "Partner Co")
+    assert world.api(world.outsider).post(url + "model/").status_code == 404
+    rep = member(world.owner_org, Role.SALES_REP)
+    assert world.api(rep).get(url).status_code == 200
+    assert world.api(rep).put(url, {"threshold": 0.9}, format="json").status_code == 403
+    assert not MatchSettings.objects.exists()
+
+
+def _decide(world, n_confirm, n_reject, django_capture_on_commit_callbacks):
+    matches = list(Overlap.objects.filter(partnership=world.partnership, status="match")[: n_confirm + n_reject])
+    url = f"/api/partnerships/{world.partnership.pk}/match-decisions/"
+    for i, overlap in enumerate(matches):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = world.api(world.owner).post(url, {
+                "left_record": overlap.left_record_id, "right_record": overlap.right_record_id,
+                "decision": "confirmed" if i < n_confirm else "rejected"}, format="json")
+        assert response.status_code == 201, response.content
+
+
+def test_training_needs_enough_labels_then_trains_and_rematches(world, lists, django_capture_on_commit_callbacks):
+    url = f"/api/partnerships/{world.partnership.pk}/match-settings/model/"
+    _decide(world, 3, 2, django_capture_on_commit_callbacks)
+    refused = world.api(world.owner).post(url)
+    assert refused.status_code == 400 and "at least 5 confirmed" in refused.json()["detail"]
+    _decide(world, 8, 8, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = world.api(world.owner).post(url)
+    assert response.status_code == 200, response.content
+    assert response.json()["trained_model"] and response.json()["trained_on"] == MatchDecision.objects.count()
+    run = MatchRun.objects.filter(partnership=world.partnership).order_by("-id").first()
+    assert run.trigger == "model trained" and run.status == "succeeded"
+    # the decisions still win over the trained model
+    for decision in MatchDecision.objects.filter(decision="rejected"):
+        assert not Overlap.objects.filter(left_record=decision.left_record, right_record=decision.right_record).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert world.api(world.partner).delete(url).status_code == 204
+    assert not MatchSettings.objects.get().model
+
+
+def test_decision_api_refuses_foreign_records(world, lists):
+    mine, theirs, *_ = lists
+    a = AccountRecord.objects.filter(account_list=mine).first()
+    b = AccountRecord.objects.filter(account_list=theirs).first()
+    url = f"/api/partnerships/{world.partnership.pk}/match-decisions/"
+    swapped = world.api(world.owner).post(url, {"left_record": b.pk, "right_record": a.pk, "decision": "confirmed"},
+                                          format="json")
+    assert swapped.status_code == 404
+    bad = world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "maybe"},
+                                      format="json")
+    assert bad.status_code == 400
+    outsider = world.api(world.outsider).post(url, {"left_record": a.pk, "right_record": b.pk,
+                                                    "decision": "confirmed"}, format="json")
+    assert outsider.status_code == 404
+    assert not MatchDecision.objects.exists()
