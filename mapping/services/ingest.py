@@ -2,8 +2,12 @@
 with the change set of what it did.
 
 Callers (services.imports) hold the transaction; this module only reads rows and writes records.
-PostgreSQL gets rows by COPY (into the list directly when it is empty, else into a staging table
-diffed against the list in three set-based statements); other databases by bulk_create/update.
+The list's key -> row_hash is loaded first, and each row sorted by its key: new, edited, or
+unchanged. An unchanged row goes no further (not normalized, not written), so re-sending a file
+writes nothing and a small churn writes only what changed; what is left of the loaded keys at the
+end is what the file lacks (removed in replace mode). PostgreSQL gets new rows by COPY straight into
+the list and edited rows by COPY into a staging table and one UPDATE; other databases by
+bulk_create/update.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from mapping.models import AccountList, AccountRecord
 from mapping.normalizing import NORM_COLUMNS, RAW_INPUTS, normalized_columns
 from prm.common.errors import ValidationFailed
 
+# json.dumps(extra, sort_keys=True, ensure_ascii=False), without building an encoder per row. The
+# text is part of the row hash: changing it would make every stored record look edited.
+_EXTRA_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 MAX_LENGTHS = {name: AccountRecord._meta.get_field(name).max_length for name in FIELDS}
 # The order of the values of one prepared row, and of the columns written.
 STORE_COLUMNS = ("key", "row_hash", *FIELDS, "extra", *NORM_COLUMNS)
@@ -155,7 +162,7 @@ class RowChecker:
         if problem is not None:
             self.problems.add(row, problem[0], problem[1], cells)
             return None
-        extra_json = json.dumps(extra, sort_keys=True, ensure_ascii=False) if extra else "{}"
+        extra_json = _EXTRA_JSON(extra) if extra else "{}"
         digest = row_hash(values, extra_json)
         crm_id = values[self._crm_i]
         key = crm_id or "#" + digest
@@ -247,25 +254,25 @@ class _Normalizer:
                     self.pool = None
         self.depth = workers + 1
 
-    def submit(self, batch: list[list], write) -> None:
+    def submit(self, batch: list[list], write: Callable[[list[tuple]], None]) -> None:
         if self.pool is None:
             write(normalize_batch(batch))
             return
-        self.pending.append((batch, self.pool.submit(normalized_columns, _raw_columns(batch))))
+        self.pending.append((batch, self.pool.submit(normalized_columns, _raw_columns(batch)), write))
         while len(self.pending) > self.depth:
-            self._write_oldest(write)
+            self._write_oldest()
 
-    def _write_oldest(self, write) -> None:
-        batch, future = self.pending.popleft()
+    def _write_oldest(self) -> None:
+        batch, future, write = self.pending.popleft()
         write(_assemble(batch, future.result()))
 
-    def drain(self, write) -> None:
+    def drain(self) -> None:
         while self.pending:
-            self._write_oldest(write)
+            self._write_oldest()
 
     def close(self) -> None:
         if self.pool is not None:
-            for _batch, future in self.pending:
+            for _batch, future, _write in self.pending:
                 future.cancel()
             self.pending.clear()
             self.pool.shutdown(wait=True, cancel_futures=True)
@@ -275,130 +282,152 @@ class _Normalizer:
 # ----------------------------------------------------------------------------------- writers
 
 
+def _stored_hashes(account_list: AccountList) -> dict[str, str]:
+    """key -> row_hash of every record of the list (about 200 MB for a million records), read in
+    chunks (a server-side cursor on PostgreSQL) so that the rows are not held twice."""
+    rows = AccountRecord.objects.filter(account_list=account_list).values_list("key", "row_hash")
+    return dict(rows.iterator(chunk_size=50_000))
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _remove(account_list: AccountList, keys: list[str]) -> list[int]:
+    """Delete the list's records with these keys; their ids. The delete goes through the ORM, so
+    that the models' on_delete rules apply (overlaps and review decisions of a removed record go
+    with it): a raw DELETE would leave their deferred foreign keys to fail the commit."""
+    ids: list[int] = []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for chunk in _chunks(keys, 50_000):
+                cursor.execute(
+                    f"SELECT id FROM {AccountRecord._meta.db_table} WHERE account_list_id = %s AND key = ANY(%s)",
+                    [account_list.pk, chunk],
+                )
+                ids.extend(r[0] for r in cursor.fetchall())
+        size = 5000
+    else:
+        records = AccountRecord.objects.filter(account_list=account_list)
+        for chunk in _chunks(keys, 500):
+            ids.extend(records.filter(key__in=chunk).values_list("id", flat=True))
+        size = 500
+    ids.sort()
+    for chunk in _chunks(ids, size):
+        AccountRecord.objects.filter(pk__in=chunk).only("id").delete()
+    return ids
+
+
 class _PostgresWriter:
-    """COPY: straight into the list when it is empty, else into a staging table diffed with SQL."""
+    """New rows by COPY straight into the list; edited rows by COPY into a staging table, then one
+    UPDATE; removed records through the ORM. The unique (list, key) constraint guards every insert."""
 
     STAGE = "mapping_import_stage"
 
-    def __init__(self, account_list: AccountList, mode: str):
+    def __init__(self, account_list: AccountList, *, empty: bool):
+        self.account_list = account_list
         self.list_id = account_list.pk
-        self.mode = mode
         self.now = timezone.now()
         self.table = AccountRecord._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.table} WHERE account_list_id = %s)", [self.list_id])
-            self.direct = not cursor.fetchone()[0]
-            if not self.direct:
-                cursor.execute(f"DROP TABLE IF EXISTS {self.STAGE}")
-                cursor.execute(
-                    f"CREATE TEMP TABLE {self.STAGE} ON COMMIT DROP AS "
-                    f"SELECT {', '.join(STORE_COLUMNS)} FROM {self.table} WITH NO DATA"
-                )
+        self.empty = empty  # the list had no records: every record it will have is new
+        self.added_keys: list[str] = []
+        self.staged = 0
 
-    def write(self, rows: list[tuple]) -> None:
-        if self.direct:
-            columns = ("account_list_id", "private", "created_at", "updated_at", *STORE_COLUMNS)
-            head = (self.list_id, False, self.now, self.now)
-            table = self.table
-        else:
-            columns, head, table = STORE_COLUMNS, (), self.STAGE
+    def _copy(self, table: str, columns, rows: list[tuple], head: tuple = ()) -> None:
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 write_row = copy.write_row
                 for row in rows:
                     write_row(head + row if head else row)
 
-    def finish(self) -> tuple[list[int], list[int], list[int], int]:
-        t, s = self.table, self.STAGE
-        with connection.cursor() as cursor:
-            if self.direct:
-                cursor.execute(f"SELECT id FROM {t} WHERE account_list_id = %s ORDER BY id", [self.list_id])
-                return [r[0] for r in cursor.fetchall()], [], [], 0
-            cursor.execute(f"CREATE INDEX ON {s} (key)")
-            cursor.execute(f"ANALYZE {s}")
-            removed: list[int] = []
-            if self.mode == "replace":
+    def add(self, rows: list[tuple]) -> None:
+        columns = ("account_list_id", "private", "created_at", "updated_at", *STORE_COLUMNS)
+        self._copy(self.table, columns, rows, head=(self.list_id, False, self.now, self.now))
+        if not self.empty:
+            self.added_keys.extend(row[0] for row in rows)
+
+    def edit(self, rows: list[tuple]) -> None:
+        if not self.staged:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.STAGE}")
                 cursor.execute(
-                    f"DELETE FROM {t} r WHERE r.account_list_id = %s "
-                    f"AND NOT EXISTS (SELECT 1 FROM {s} s WHERE s.key = r.key) RETURNING r.id",
-                    [self.list_id],
+                    f"CREATE TEMP TABLE {self.STAGE} ON COMMIT DROP AS "
+                    f"SELECT {', '.join(STORE_COLUMNS)} FROM {self.table} WITH NO DATA"
                 )
-                removed = sorted(r[0] for r in cursor.fetchall())
-            assignments = ", ".join(f"{c} = s.{c}" for c in _UPDATED_COLUMNS)
-            cursor.execute(
-                f"UPDATE {t} r SET {assignments}, updated_at = %s FROM {s} s "
-                f"WHERE r.account_list_id = %s AND r.key = s.key AND r.row_hash <> s.row_hash RETURNING r.id",
-                [self.now, self.list_id],
-            )
-            edited = sorted(r[0] for r in cursor.fetchall())
-            columns = ", ".join(STORE_COLUMNS)
-            cursor.execute(
-                f"INSERT INTO {t} (account_list_id, private, created_at, updated_at, {columns}) "
-                f"SELECT %s, false, %s, %s, {', '.join('s.' + c for c in STORE_COLUMNS)} FROM {s} s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {t} r WHERE r.account_list_id = %s AND r.key = s.key) "
-                f"ORDER BY s.key RETURNING id",
-                [self.list_id, self.now, self.now, self.list_id],
-            )
-            added = sorted(r[0] for r in cursor.fetchall())
-            cursor.execute(f"SELECT count(*) FROM {s}")
-            staged = cursor.fetchone()[0]
-            cursor.execute(f"DROP TABLE {s}")
-        return added, edited, removed, staged - len(added) - len(edited)
+        self._copy(self.STAGE, STORE_COLUMNS, rows)
+        self.staged += len(rows)
+
+    def finish(self, *, gone: list[str]) -> tuple[list[int], list[int], list[int]]:
+        """(added, edited, removed) ids; `gone` are the keys to remove."""
+        t, s = self.table, self.STAGE
+        added: list[int] = []
+        edited: list[int] = []
+        removed = _remove(self.account_list, gone)
+        with connection.cursor() as cursor:
+            if self.staged:
+                cursor.execute(f"CREATE UNIQUE INDEX ON {s} (key)")
+                cursor.execute(f"ANALYZE {s}")
+                assignments = ", ".join(f"{c} = s.{c}" for c in _UPDATED_COLUMNS)
+                cursor.execute(
+                    f"UPDATE {t} r SET {assignments}, updated_at = %s FROM {s} s "
+                    f"WHERE r.account_list_id = %s AND r.key = s.key RETURNING r.id",
+                    [self.now, self.list_id],
+                )
+                edited = [r[0] for r in cursor.fetchall()]
+                cursor.execute(f"DROP TABLE {s}")
+            if self.empty:
+                cursor.execute(f"SELECT id FROM {t} WHERE account_list_id = %s", [self.list_id])
+                added = [r[0] for r in cursor.fetchall()]
+            for keys in _chunks(self.added_keys, 50_000):
+                cursor.execute(f"SELECT id FROM {t} WHERE account_list_id = %s AND key = ANY(%s)", [self.list_id, keys])
+                added.extend(r[0] for r in cursor.fetchall())
+        return sorted(added), sorted(edited), removed
 
 
 class _GenericWriter:
-    """Any database: the list's keys in memory, bulk_create / bulk_update / delete."""
+    """Any database: bulk_create / bulk_update, ids looked up by key."""
 
-    def __init__(self, account_list: AccountList, mode: str):
+    def __init__(self, account_list: AccountList):
         self.account_list = account_list
-        self.mode = mode
-        self.existing = {
-            key: (pk, digest)
-            for key, pk, digest in AccountRecord.objects.filter(account_list=account_list).values_list(
-                "key", "id", "row_hash"
-            )
-        }
-        self.seen: set[str] = set()
         self.added: list[int] = []
         self.edited: list[int] = []
-        self.unchanged = 0
 
-    def write(self, rows: list[tuple]) -> None:
-        create, update = [], []
-        for row in rows:
-            values = dict(zip(STORE_COLUMNS, row, strict=True))
-            values["extra"] = json.loads(values["extra"])  # the JSON field encodes it again
-            self.seen.add(values["key"])
-            old = self.existing.get(values["key"])
-            if old is None:
-                create.append(AccountRecord(account_list=self.account_list, **values))
-            elif old[1] != values["row_hash"]:
-                update.append(AccountRecord(id=old[0], account_list=self.account_list, **values))
-            else:
-                self.unchanged += 1
-        if create:
-            created = AccountRecord.objects.bulk_create(create, batch_size=500)
-            self.added.extend(r.pk for r in created)
-        if update:
-            now = timezone.now()
-            for record in update:
-                record.updated_at = now
-            AccountRecord.objects.bulk_update(update, [*_UPDATED_COLUMNS, "updated_at"], batch_size=500)
-            self.edited.extend(r.pk for r in update)
+    def _ids(self, keys: list[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        records = AccountRecord.objects.filter(account_list=self.account_list)
+        for chunk in _chunks(keys, 500):
+            ids.update(records.filter(key__in=chunk).values_list("key", "id"))
+        return ids
 
-    def finish(self) -> tuple[list[int], list[int], list[int], int]:
-        removed: list[int] = []
-        if self.mode == "replace":
-            removed = sorted(pk for key, (pk, _digest) in self.existing.items() if key not in self.seen)
-            for start in range(0, len(removed), 500):
-                AccountRecord.objects.filter(pk__in=removed[start : start + 500]).delete()
-        return sorted(self.added), sorted(self.edited), removed, self.unchanged
+    @staticmethod
+    def _values(row: tuple) -> dict:
+        values = dict(zip(STORE_COLUMNS, row, strict=True))
+        values["extra"] = json.loads(values["extra"])  # the JSON field encodes it again
+        return values
+
+    def add(self, rows: list[tuple]) -> None:
+        records = [AccountRecord(account_list=self.account_list, **self._values(row)) for row in rows]
+        self.added.extend(r.pk for r in AccountRecord.objects.bulk_create(records, batch_size=500))
+
+    def edit(self, rows: list[tuple]) -> None:
+        ids = self._ids([row[0] for row in rows])
+        now = timezone.now()
+        records = [
+            AccountRecord(id=ids[row[0]], account_list=self.account_list, updated_at=now, **self._values(row))
+            for row in rows
+        ]
+        AccountRecord.objects.bulk_update(records, [*_UPDATED_COLUMNS, "updated_at"], batch_size=500)
+        self.edited.extend(r.pk for r in records)
+
+    def finish(self, *, gone: list[str]) -> tuple[list[int], list[int], list[int]]:
+        return sorted(self.added), sorted(self.edited), _remove(self.account_list, gone)
 
 
-def _writer(account_list: AccountList, mode: str):
+def _writer(account_list: AccountList, *, empty: bool):
     if connection.vendor == "postgresql":
-        return _PostgresWriter(account_list, mode)
-    return _GenericWriter(account_list, mode)
+        return _PostgresWriter(account_list, empty=empty)
+    return _GenericWriter(account_list)
 
 
 # ----------------------------------------------------------------------------------- the pipeline
@@ -418,33 +447,45 @@ def ingest(
     """Write prepared rows to the list (inside the caller's transaction). Raises ImportRejected,
     having written rows that the caller's rollback removes, when a row has a problem and
     skip_invalid_rows is off."""
-    writer = _writer(account_list, mode)
+    stored = _stored_hashes(account_list)
+    writer = _writer(account_list, empty=not stored)
     batch_rows = limit("IMPORT_BATCH_ROWS")
     problems = checker.problems
-    batch: list[list] = []
-    imported = 0
+    new: list[list] = []
+    edited: list[list] = []
+    imported = unchanged = 0
     normalizer = _Normalizer(expected_bytes=expected_bytes)
 
-    def flush():
-        nonlocal batch, imported
-        if problems.count and not skip_invalid_rows:
-            batch = []  # the import is failing: read on to report every problem, write nothing more
-            return
-        if batch:
-            normalizer.submit(batch, writer.write)
-        imported += len(batch)
-        batch = []
-        if progress is not None:
-            progress()
+    def failing() -> bool:
+        return bool(problems.count) and not skip_invalid_rows
+
+    def flush(batch: list[list], write) -> list[list]:
+        if batch and not failing():  # once failing, read on to report every problem but write nothing
+            normalizer.submit(batch, write)
+        return []
 
     try:
         for prepared in prepared_rows:
-            batch.append(prepared)
-            if len(batch) >= batch_rows:
-                flush()
-        flush()
-        if not (problems.count and not skip_invalid_rows):
-            normalizer.drain(writer.write)
+            imported += 1
+            # A key comes at most once (the checker refuses repeats): what is left in `stored` at
+            # the end is what the file lacks.
+            old_hash = stored.pop(prepared[0], None) if stored else None
+            if old_hash is None:
+                new.append(prepared)
+                if len(new) >= batch_rows:
+                    new = flush(new, writer.add)
+            elif old_hash == prepared[1]:
+                unchanged += 1
+            else:
+                edited.append(prepared)
+                if len(edited) >= batch_rows:
+                    edited = flush(edited, writer.edit)
+            if progress is not None and imported % batch_rows == 0:
+                progress()
+        new = flush(new, writer.add)
+        edited = flush(edited, writer.edit)
+        if not failing():
+            normalizer.drain()
     finally:
         normalizer.close()
 
@@ -468,7 +509,7 @@ def ingest(
         raise ImportRejected(
             "Every row has a problem: nothing to import.", problems=problems.kept, problem_count=problems.count
         )
-    added, edited, removed, unchanged = writer.finish()
+    added, edited, removed = writer.finish(gone=list(stored) if mode == "replace" else [])
     return IngestResult(
         rows_total=total,
         rows_imported=imported,

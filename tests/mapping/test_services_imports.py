@@ -1,15 +1,18 @@
 import csv
 import io
 import zipfile
+from contextlib import contextmanager
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from mapping import signals_hooks
-from mapping.models import AccountRecord, ImportJob, ListChangeSet
+from mapping.models import AccountRecord, ImportJob, ListChangeSet, MatchDecision, Overlap
 from mapping.parsing import FileRejected
 from mapping.services.imports import (
     account_records_push,
@@ -188,6 +191,164 @@ def test_replace_removes_what_the_file_lacks_and_records_the_change_set(world, c
     assert records(customers)["1"].pk == ids["1"]  # unchanged records keep their id
     customers.refresh_from_db()
     assert customers.record_count == 3 and customers.last_import_id == job.pk
+
+
+def full_snapshot(account_list):
+    """Every stored value of every record, updated_at included: what "nothing written" means."""
+    return sorted(AccountRecord.objects.filter(account_list=account_list).values_list(
+        "id", "key", "row_hash", "name", "extra", "name_norm", "domain_norm", "country_norm", "updated_at"
+    ))
+
+
+@contextmanager
+def record_writes():
+    """Counts rows of account records inserted, updated and deleted inside the block (COPY included on
+    PostgreSQL, whose per-transaction statistics see every write)."""
+    counts = {"written": 0}
+    if connection.vendor == "postgresql":
+        def written():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_xact_user_tables "
+                    "WHERE relname = %s", [AccountRecord._meta.db_table])
+                return cursor.fetchone()[0]
+        before = written()
+        yield counts
+        counts["written"] = written() - before
+    else:
+        table = AccountRecord._meta.db_table
+        with CaptureQueriesContext(connection) as queries:
+            yield counts
+        counts["written"] = sum(
+            1 for q in queries.captured_queries
+            if table in q["sql"] and q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        )
+
+
+def churn_rows(count: int) -> tuple[list[str], list[str]]:
+    """A file of `count` rows (a tenth without a CRM id) and the same file after a churn: rows
+    i % 10 == 1 edited (3 in the name, 4 in the domain, 5 in an unmapped column, 6 blanked), 2
+    removed, 3 edited on a row without an id (a new key: one removed, one added), and new rows."""
+    header = HEADER + ",Notes"
+    def row(i, *, name=None, domain=None, notes="n", crm_id=None):
+        crm_id = crm_id if crm_id is not None else "" if i % 10 == 3 else str(i)
+        return f"{crm_id},{name or f'Company {i}'},{domain or f'c{i}.com'},US,{notes}"
+    before = [row(i) for i in range(count)]
+    after = []
+    for i in range(count):
+        bucket = i % 10
+        if bucket == 1:
+            edit = (i // 10) % 4
+            after.append(row(i, name=f"Company {i} Renamed") if edit == 0 else row(i, domain=f"c{i}.de") if edit == 1
+                         else row(i, notes="changed") if edit == 2 else row(i, notes=""))
+        elif bucket == 2:
+            continue
+        elif bucket == 3:
+            after.append(row(i, name=f"Company {i} Moved"))
+        else:
+            after.append(row(i))
+    after += [row(i, crm_id=str(i)) for i in range(count, count + count // 10)]
+    return csv_text(header, before), csv_text(header, after)
+
+
+@pytest.mark.parametrize("mode", ["replace", "merge"])
+def test_churn_records_exactly_what_changed_and_leaves_the_rest_untouched(world, customers, settings, mode):
+    settings.IMPORT_BATCH_ROWS = 37  # edits, additions and unchanged rows across many batches
+    before, after = churn_rows(400)
+    run_import(world.owner, customers, upload("a.csv", before))
+    ids = {r.key: r.pk for r in AccountRecord.objects.filter(account_list=customers)}
+    untouched = {r[0]: r for r in full_snapshot(customers)}
+    no_id_keys = {r.key for r in AccountRecord.objects.filter(account_list=customers, crm_id="")}
+
+    with record_writes() as churn_writes:
+        job = run_import(world.owner, customers, upload("b.csv", after), mode=mode)
+    assert job.status == ImportJob.Status.SUCCEEDED, job.problems
+    assert churn_writes["written"] > 0  # the counter sees writes
+
+    now = {r.key: r for r in AccountRecord.objects.filter(account_list=customers)}
+    edited = sorted(ids[str(i)] for i in range(400) if i % 10 == 1)
+    gone = sorted(ids[str(i)] for i in range(400) if i % 10 == 2)
+    gone_no_id = sorted(ids[k] for k in no_id_keys)  # their hash is their key: an edit is a new key
+    added_keys = {str(i) for i in range(400, 440)} | {k for k, r in now.items() if r.name.endswith(" Moved")}
+    added = sorted(now[k].pk for k in added_keys)
+    removed = sorted(gone + gone_no_id) if mode == "replace" else []
+    changes = job.changeset
+    assert (changes.added_ids, changes.edited_ids, changes.removed_ids) == (added, edited, removed)
+    assert (job.added, job.edited, job.removed, job.unchanged) == (80, 40, len(removed), 280)
+    assert job.rows_imported == job.rows_total == 400 - 40 + 40
+
+    expected_count = 400 - 80 + 80 if mode == "replace" else 400 + 80
+    assert len(now) == expected_count
+    changed_ids = set(edited) | set(removed)
+    for row in full_snapshot(customers):
+        if row[0] in untouched and row[0] not in changed_ids:
+            assert row == untouched[row[0]]  # unchanged records are not rewritten
+    assert (now["41"].name, now["41"].name_norm) == ("Company 41 Renamed", "company 41 renamed")
+    assert now["11"].domain_norm == "c11.de"
+    assert now["21"].extra == {"Notes": "changed"}
+    assert now["31"].extra == {}
+    assert now["400"].domain_norm == "c400.com"
+
+    # The same file again: an empty change set and not one record written.
+    snapshot_after = full_snapshot(customers)
+    with record_writes() as writes:
+        again = run_import(world.owner, customers, upload("b.csv", after), mode=mode)
+    assert (again.added, again.edited, again.removed, again.unchanged) == (0, 0, 0, 400)
+    assert again.changeset.is_empty
+    assert writes["written"] == 0
+    assert full_snapshot(customers) == snapshot_after
+
+
+def test_a_reimport_writes_no_record(world, customers):
+    rows = [f"{i},Company {i},c{i}.com,US" for i in range(50)] + [f",No id {i},n{i}.com,DE" for i in range(5)]
+    run_import(world.owner, customers, upload("a.csv", csv_text(HEADER, rows)))
+    before = full_snapshot(customers)
+    with record_writes() as writes:
+        job = run_import(world.owner, customers, upload("a.csv", csv_text(HEADER, rows)))
+    assert (job.added, job.edited, job.removed, job.unchanged, job.rows_imported) == (0, 0, 0, 55, 55)
+    assert writes["written"] == 0
+    assert full_snapshot(customers) == before
+
+
+def test_a_failing_churn_leaves_the_list_as_it_was(world, customers, settings):
+    settings.IMPORT_BATCH_ROWS = 10  # edited and new rows are written before the bad row is read
+    before_rows, after_rows = churn_rows(100)
+    run_import(world.owner, customers, upload("a.csv", before_rows))
+    before = full_snapshot(customers)
+    job = run_import(world.owner, customers, upload("b.csv", after_rows + ",,x.com,US,\n"))
+    assert job.status == ImportJob.Status.FAILED
+    assert full_snapshot(customers) == before
+    assert ListChangeSet.objects.filter(account_list=customers).count() == 1
+
+
+def test_replace_with_a_file_sharing_nothing_removes_every_record(world, customers):
+    run_import(world.owner, customers, upload("a.csv", csv_text(HEADER, [f"{i},A {i},a{i}.com,US" for i in range(30)])))
+    old = sorted(AccountRecord.objects.filter(account_list=customers).values_list("id", flat=True))
+    job = run_import(world.owner, customers, upload("b.csv", csv_text(HEADER, [f"x{i},B {i},b{i}.com,US" for i in range(20)])))
+    assert job.changeset.removed_ids == old
+    new = sorted(AccountRecord.objects.filter(account_list=customers).values_list("id", flat=True))
+    assert job.changeset.added_ids == new and len(new) == 20
+    assert (job.edited, job.unchanged) == (0, 0)
+
+
+def test_replace_removes_a_matched_record_with_its_overlaps_and_decisions(world, customers):
+    run_import(world.owner, customers, upload("a.csv", csv_text(HEADER, ["1,Acme,acme.com,US", "2,Beta,beta.io,DE"])))
+    theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Theirs")
+    run_import(world.partner, theirs, upload("t.csv", csv_text(HEADER, ["9,Acme Inc,acme.com,US"])))
+    acme = AccountRecord.objects.get(account_list=customers, crm_id="1")
+    other = AccountRecord.objects.get(account_list=theirs)
+    # (matching may have found the pair already)
+    Overlap.objects.get_or_create(partnership=world.partnership, left_record=acme, right_record=other,
+                                  defaults={"left_list": customers, "right_list": theirs, "score": 0.9})
+    MatchDecision.objects.get_or_create(partnership=world.partnership, left_record=acme, right_record=other,
+                                        defaults={"decision": MatchDecision.Decision.CONFIRMED})
+
+    job = run_import(world.owner, customers, upload("b.csv", csv_text(HEADER, ["2,Beta,beta.io,DE"])))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert job.changeset.removed_ids == [acme.pk]
+    assert not Overlap.objects.filter(left_record_id=acme.pk).exists()  # the models' on_delete rules apply
+    assert not MatchDecision.objects.filter(left_record_id=acme.pk).exists()
+    connection.check_constraints()  # what the commit checks: no foreign key left dangling
 
 
 def test_merge_upserts_by_crm_id_and_removes_nothing(world, customers):
