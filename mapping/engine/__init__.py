@@ -79,9 +79,26 @@ The merged result equals `match(left, right)`.
 Classification
 --------------
 Sure rules (same CRM id; same domain and same name -> 1.0; dissimilar names with nothing else agreeing
--> 0.0), a logistic model for the rest (`scoring.DEFAULT_MODEL`, hand-set weights).  Retrain with
-`train(left, right, labelled_pairs)` (columns left_id, right_id, is_match) -> ScoringModel, then pass
-`MatchConfig(model=...)`.
+-> 0.0), a logistic model for the rest (`scoring.ScoringModel`: weights, bias and an `origin` note that
+takes no part in equality; `scoring.DEFAULT_MODEL` has hand-set weights).  Scoring is always the
+engine's own vectorised ScoringModel; recordlinkage's classifiers fit it (`learn.py`, imported only when
+training, so `match` never loads recordlinkage or sklearn):
+
+    train(left, right, labelled_pairs, config=None) -> ScoringModel
+        labelled_pairs: columns left_id, right_id, is_match.  Fits recordlinkage's
+        LogisticRegressionClassifier on the pairs' features (MultiIndex (left_id, right_id), the matches
+        as match index; pairs the sure rules decide are left out) and takes its coefficients and
+        intercept as weights and bias.  origin 'recordlinkage.LogisticRegressionClassifier'.
+
+    train_unsupervised(left, right, config=None, *, sample=200_000, seed=0) -> ScoringModel
+        No labels: the candidate pairs blocking proposes (a random `sample` of them, None = all) are
+        compared, binarised into agreement vectors and fitted with recordlinkage's ECMClassifier
+        (Fellegi-Sunter by EM); its posterior match probabilities are distilled into a
+        LogisticRegressionClassifier on the continuous features (soft-target logistic regression), since
+        the ECM's own log-likelihood weights act on binary agreements and are unbounded.
+        origin 'recordlinkage.ECMClassifier -> recordlinkage.LogisticRegressionClassifier'.
+
+Pass either result as `MatchConfig(model=...)`.
 """
 
 from .config import MatchConfig
@@ -96,6 +113,7 @@ from .engine import (
     pair_features,
     split_blocks,
     train,
+    train_unsupervised,
 )
 from .normalize import (
     country_code,
@@ -112,5 +130,5 @@ __all__ = [
     "DEFAULT_MODEL", "NORMALIZED_COLUMNS", "RESULT_COLUMNS", "MatchBlock", "MatchConfig", "MatchState",
     "ScoringModel", "country_code", "domain_stem", "email_domain", "match", "match_block",
     "match_incremental", "merge_block_results", "name_key", "normalize_name", "pair_features", "prepare",
-    "record_keys", "registrable_domain", "split_blocks", "train",
+    "record_keys", "registrable_domain", "split_blocks", "train", "train_unsupervised",
 ]

@@ -16,7 +16,6 @@ from .explain import reasons
 from .features import FEATURES, TokenTable, compare_pairs, comparison_frames, pair_similarity, stem_name_pairs
 from .prepare import NORMALIZED_COLUMNS, prepare
 from .scoring import UNRELATED_NAME_SIMILARITY, UNRELATED_TOKEN_OVERLAP, ScoringModel
-from .scoring import train as train_model
 
 RESULT_COLUMNS = ("left_id", "right_id", "score", "status", "reasons", "passes", *FEATURES)
 STATUS_MATCH, STATUS_REVIEW = "match", "review"
@@ -414,11 +413,50 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, pairs: pd.DataFrame,
     return compare_pairs(*s.frames, li, ri, s.tokens, config.workers)
 
 
+def _pair_index(left_ids, right_ids) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays([left_ids, right_ids], names=["left_id", "right_id"])
+
+
 def train(left: pd.DataFrame, right: pd.DataFrame, labelled_pairs: pd.DataFrame,
           config: MatchConfig | None = None) -> ScoringModel:
     """Fit the logistic model on labelled pairs (columns left_id, right_id, is_match).
 
+    recordlinkage's LogisticRegressionClassifier is fitted on the pairs' features (indexed by a
+    (left_id, right_id) MultiIndex, the matches as its match index); its coefficients and intercept
+    become the ScoringModel's weights and bias (origin 'recordlinkage.LogisticRegressionClassifier').
     Use the result as `MatchConfig(model=...)`.
     """
+    from .learn import fit_logistic, to_scoring_model
+
     features = pair_features(left, right, labelled_pairs, config)
-    return train_model(features, labelled_pairs["is_match"].to_numpy())
+    features.index = _pair_index(labelled_pairs["left_id"].to_numpy(), labelled_pairs["right_id"].to_numpy())
+    return to_scoring_model(fit_logistic(features, labelled_pairs["is_match"].to_numpy()))
+
+
+def train_unsupervised(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig | None = None, *,
+                       sample: int | None = 200_000, seed: int = 0) -> ScoringModel:
+    """Fit a ScoringModel without labels: recordlinkage's ECMClassifier on candidate pairs.
+
+    The pairs blocking proposes (as `match` would, under `config`) are sampled (`sample` of them, None =
+    all; `seed` makes it repeatable) and compared; the ECM (Fellegi-Sunter, fitted by EM) learns from
+    their binary agreement vectors, and its match probabilities are distilled into a logistic model on
+    the continuous features (see learn.py), origin 'recordlinkage.ECMClassifier ->
+    recordlinkage.LogisticRegressionClassifier'.  Use the result as `MatchConfig(model=...)`.
+    """
+    from .learn import fit_unsupervised
+
+    config = config or MatchConfig()
+    s = _Sides(ensure_prepared(left), ensure_prepared(right))
+    if len(s.left_ids) == 0 or len(s.right_ids) == 0:
+        raise ValueError("both lists must hold records")
+    _, raw = BlockingIndex.build(s.left, s.right, config)
+    cands = union(raw, len(s.right_ids))
+    del raw
+    li, ri = cands.li, cands.ri
+    if sample is not None and len(li) > sample:
+        keep = np.sort(np.random.default_rng(seed).choice(len(li), size=sample, replace=False))
+        li, ri = li[keep], ri[keep]
+    features = compare_pairs(*s.frames, li, ri, s.tokens, config.workers)
+    features.index = _pair_index(s.left_ids[li], s.right_ids[ri])
+    model, _ecm, _logistic = fit_unsupervised(features)
+    return model

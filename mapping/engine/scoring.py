@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,10 +16,16 @@ FEATURE_ORDER = (
 
 @dataclass(frozen=True)
 class ScoringModel:
-    """p(match) = sigmoid(bias + sum(weight * feature)); weights keyed by feature name."""
+    """p(match) = sigmoid(bias + sum(weight * feature)); weights keyed by feature name.
+
+    `origin` records where the weights come from ('hand-set', the recordlinkage classifier that fitted
+    them, '' when unknown); it does not take part in equality (two models with the same weights score
+    the same).
+    """
 
     weights: tuple[tuple[str, float], ...]
     bias: float
+    origin: str = field(default="", compare=False)
 
     def score(self, features: pd.DataFrame) -> np.ndarray:
         # Column by column, not a matrix product: BLAS may sum in a different order for different batch
@@ -31,7 +37,7 @@ class ScoringModel:
         return apply_rules(features, prob)
 
     def as_dict(self) -> dict:
-        return {"bias": self.bias, "weights": dict(self.weights)}
+        return {"bias": self.bias, "weights": dict(self.weights), "origin": self.origin}
 
 
 # Hand-set weights: started from `train` on generated lists (bench/generate.py), rounded, and the
@@ -47,6 +53,7 @@ DEFAULT_MODEL = ScoringModel(
         ("crm_eq", 8.0), ("name_only", 1.5),
     ),
     bias=-18.5,
+    origin="hand-set",
 )
 
 # Rule ids, also used in explanations.
@@ -83,14 +90,9 @@ def apply_rules(features: pd.DataFrame, prob: np.ndarray) -> np.ndarray:
     return prob
 
 
-def train(features: pd.DataFrame, labels, *, c: float = 1.0) -> ScoringModel:
-    """Fit the logistic model on labelled pairs' features (see engine.train for the frame-level entry)."""
-    from sklearn.linear_model import LogisticRegression
+def train(features: pd.DataFrame, labels, *, c: float | None = None) -> ScoringModel:
+    """Fit the logistic model on labelled pairs' features with recordlinkage's
+    LogisticRegressionClassifier (see learn.py; engine.train is the frame-level entry)."""
+    from .learn import TRAIN_C, fit_logistic, to_scoring_model
 
-    y = np.asarray(labels, dtype=int)
-    if len(set(y.tolist())) < 2:
-        raise ValueError("labelled pairs must contain both matches and non-matches")
-    x = features[list(FEATURE_ORDER)].to_numpy(dtype=np.float64)
-    model = LogisticRegression(C=c, max_iter=2000).fit(x, y)
-    weights = tuple((name, float(w)) for name, w in zip(FEATURE_ORDER, model.coef_[0], strict=True))
-    return ScoringModel(weights=weights, bias=float(model.intercept_[0]))
+    return to_scoring_model(fit_logistic(features, labels, c=TRAIN_C if c is None else c))
