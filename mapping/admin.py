@@ -151,3 +151,38 @@ class MatchDecisionAdmin(admin.ModelAdmin):
     raw_id_fields = ["left_record", "right_record"]
     list_select_related = ["partnership__initiator", "partnership__partner", "left_record", "right_record",
                            "decided_by"]
+
+
+# Sharing rules are written through the portal or the API (the service audits every change):
+# the admin reads them and their audit log.
+from mapping.models import SharingRule, SharingRuleChange  # noqa: E402
+
+
+@admin.register(SharingRule)
+class SharingRuleAdmin(admin.ModelAdmin):
+    list_display = ["account_list", "partnership", "level", "updated_by", "updated_at"]
+    list_filter = ["level"]
+    search_fields = ["account_list__name", "partnership__initiator__name", "partnership__partner__name"]
+    list_select_related = ["account_list", "partnership__initiator", "partnership__partner", "updated_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SharingRuleChange)
+class SharingRuleChangeAdmin(admin.ModelAdmin):
+    list_display = ["changed_at", "organization", "list_name", "partnership", "changed_by", "before", "after"]
+    search_fields = ["list_name", "organization__name", "changed_by__email"]
+    list_select_related = ["organization", "partnership__initiator", "partnership__partner", "changed_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

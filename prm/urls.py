@@ -3,7 +3,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from mapping import matching_urls
+from mapping import matching_urls, overlap_urls
 
 admin.site.site_header = "PRM administration"
 admin.site.site_title = "PRM admin"
@@ -21,8 +21,10 @@ urlpatterns = [
     path("api/", include("accounts.api_urls")),
     path("api/", include("mapping.api_urls")),
     path("api/", include(matching_urls.api_urlpatterns)),
+    path("api/", include(overlap_urls.api_urlpatterns)),
     path("lists/", include("mapping.urls")),
     path("", include((matching_urls.portal_urlpatterns, "matching"))),
+    path("", include((overlap_urls.portal_urlpatterns, "overlaps"))),
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
 ]

@@ -1,0 +1,248 @@
+"""Portal pages of account mapping: the overlap matrix, overlap and white-space lists, sharing
+rules, account 360 and the ecosystem. Views only translate; the rules live in the selectors."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from accounts.models import Role
+from accounts.roles import Capability, role_can
+from accounts.selectors import partnership_for
+from mapping import selectors_overlaps as overlaps
+from mapping.overlap_apis import csv_response
+from mapping.overlap_forms import OverlapFilterForm, SharingRuleForm
+from mapping.selectors import account_list_for, account_lists_of
+from mapping.services.sharing import sharing_rule_set
+from mapping.sharing_models import SHAREABLE_FIELD_LABELS, SharingLevel
+from prm.common.errors import ApplicationError, ValidationFailed
+from prm.common.portal import apply_error_to_form, portal_view
+
+PAGE_SIZE = 50
+
+
+class _Pages:
+    """Lets Django's Paginator page a listing (count + rows) without loading it."""
+
+    def __init__(self, listing):
+        self.listing = listing
+
+    def count(self) -> int:
+        return self.listing.count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, item):
+        if isinstance(item, slice):
+            return self.listing.rows(item.start or 0, (item.stop or 0) - (item.start or 0))
+        return self.listing.rows(item, 1)[0]
+
+
+def _page(request, listing):
+    return Paginator(_Pages(listing), PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@portal_view
+@require_GET
+def matrix(request, partnership_id: int):
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    result = overlaps.overlap_matrix_for(org=request.org, partnership=partnership)
+    return render(request, "mapping/overlaps/matrix.html", {
+        "partnership": partnership,
+        "other": result.side.other,
+        "matrix": result,
+        "quick_wins": [(key, label) for key, (_a, _b, label) in overlaps.QUICK_WINS.items()],
+        "white_space_lists": [s for s, _size in result.columns if s.shows_white_space],
+        "shares_records": any(s.shows_records for s, _size in result.columns),
+        "can_manage": role_can(request.membership.role, Capability.MANAGE_LISTS),
+    })
+
+
+@portal_view
+def sharing(request, partnership_id: int):
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    failed = None
+    if request.method == "POST":
+        form = SharingRuleForm(request.POST, auto_id=f"rule{request.POST.get('list_id', '')}_%s")
+        if form.is_valid():
+            account_list = account_list_for(org=request.org, list_id=form.cleaned_data["list_id"])  # else 404
+            try:
+                rule = sharing_rule_set(
+                    actor=request.user, partnership=partnership, account_list=account_list,
+                    level=form.cleaned_data["level"], fields=form.cleaned_data["fields"],
+                    extra_fields=form.cleaned_data["extra_fields"],
+                )
+            except ApplicationError as exc:
+                apply_error_to_form(form, exc)
+                failed = form
+            else:
+                messages.success(request, f"{account_list.name}: {rule.get_level_display().lower()}.")
+                return redirect("overlaps:sharing", partnership_id=partnership.pk)
+        else:
+            failed = form
+    rows = []
+    for account_list, rule in overlaps.sharing_rules_of(org=request.org, partnership=partnership):
+        if failed is not None and str(failed.data.get("list_id")) == str(account_list.pk):
+            form = failed
+        else:
+            form = SharingRuleForm(initial={
+                "list_id": account_list.pk,
+                "level": rule.level if rule else SharingLevel.HIDDEN,
+                "fields": rule.fields if rule and rule.fields else ["name", "domain"],
+                "extra_fields": ", ".join(rule.extra_fields) if rule else "",
+            }, auto_id=f"rule{account_list.pk}_%s")
+        rows.append((account_list, rule, form))
+    is_admin = request.membership.role == Role.ADMIN
+    changes = (overlaps.sharing_rule_changes_of(org=request.org, membership=request.membership,
+                                                partnership=partnership)[:50] if is_admin else [])
+    return render(request, "mapping/overlaps/sharing.html", {
+        "partnership": partnership,
+        "other": partnership.other(request.org),
+        "rows": rows,
+        "changes": changes,
+        "is_admin": is_admin,
+        "can_manage": role_can(request.membership.role, Capability.MANAGE_LISTS),
+        "levels": SharingLevel.choices,
+    }, status=400 if failed is not None else 200)
+
+
+def _overlap_listing(request, partnership):
+    my_lists = list(account_lists_of(org=request.org))
+    their_lists = overlaps.partner_lists_for(org=request.org, partnership=partnership,
+                                             at_least=SharingLevel.OVERLAPS)
+    form = OverlapFilterForm(request.GET or None, my_lists=my_lists, their_lists=their_lists)
+    if request.GET and not form.is_valid():
+        raise ValidationFailed("Check the filters: " + "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    filters = form.to_filters() if request.GET else overlaps.OverlapFilters()
+    listing = overlaps.overlap_listing_for(org=request.org, partnership=partnership, user=request.user,
+                                           filters=filters)
+    return form, listing, their_lists
+
+
+@portal_view
+@require_GET
+def overlap_list(request, partnership_id: int):
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    try:
+        form, listing, their_lists = _overlap_listing(request, partnership)
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect("overlaps:overlaps", partnership_id=partnership.pk)
+    return render(request, "mapping/overlaps/list.html", {
+        "partnership": partnership,
+        "other": partnership.other(request.org),
+        "form": form,
+        "page": _page(request, listing),
+        "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in listing.columns],
+        "extra_columns": listing.extra_columns,
+        "query": _query_without_page(request),
+        "shares_records": bool(their_lists),
+        "view_label": overlaps.QUICK_WINS.get(request.GET.get("view", ""), (None, None, ""))[2],
+    })
+
+
+@portal_view
+@require_GET
+def overlap_export(request, partnership_id: int):
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    _form, listing, _their = _overlap_listing(request, partnership)
+    return csv_response(overlaps.listing_csv_rows(listing), f"overlaps-{partnership.pk}.csv")
+
+
+def _partner_white_space(request, partnership):
+    return overlaps.partner_white_space_for(org=request.org, partnership=partnership,
+                                            their_list_id=request.GET.get("their_list"),
+                                            search=request.GET.get("q", "")[:200])
+
+
+@portal_view
+@require_GET
+def partner_white_space(request, partnership_id: int):
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    listing = _partner_white_space(request, partnership)
+    shared = overlaps.partner_list_for(org=request.org, partnership=partnership,
+                                       list_id=request.GET.get("their_list"), at_least=SharingLevel.ALL)
+    return render(request, "mapping/overlaps/white_space.html", {
+        "partnership": partnership,
+        "other": partnership.other(request.org),
+        "their_list": shared,
+        "page": _page(request, listing),
+        "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in listing.columns],
+        "extra_columns": listing.extra_columns,
+        "query": _query_without_page(request),
+        "q": request.GET.get("q", ""),
+    })
+
+
+@portal_view
+@require_GET
+def partner_white_space_export(request, partnership_id: int):
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    listing = _partner_white_space(request, partnership)
+    return csv_response(overlaps.listing_csv_rows(listing), f"partner-white-space-{partnership.pk}.csv")
+
+
+def _my_white_space(request, partnership):
+    return overlaps.my_white_space_for(
+        org=request.org, partnership=partnership, my_list_id=request.GET.get("my_list") or None, user=request.user,
+        mine_only=request.GET.get("mine") in ("1", "on", "true"), search=request.GET.get("q", "")[:200],
+    )
+
+
+@portal_view
+@require_GET
+def my_white_space(request, partnership_id: int):
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    listing = _my_white_space(request, partnership)
+    return render(request, "mapping/overlaps/my_white_space.html", {
+        "partnership": partnership,
+        "other": partnership.other(request.org),
+        "page": _page(request, listing),
+        "my_lists": [lst for lst in account_lists_of(org=request.org)],
+        "query": _query_without_page(request),
+        "q": request.GET.get("q", ""),
+        "my_list": request.GET.get("my_list", ""),
+        "mine": request.GET.get("mine") in ("1", "on", "true"),
+    })
+
+
+@portal_view
+@require_GET
+def my_white_space_export(request, partnership_id: int):
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    listing = _my_white_space(request, partnership)
+    return csv_response(overlaps.listing_csv_rows(listing), f"my-white-space-{partnership.pk}.csv")
+
+
+@portal_view
+@require_GET
+def account_360(request, record_id: int):
+    record, partners = overlaps.account_360_for(org=request.org, record_id=record_id)
+    return render(request, "mapping/overlaps/account_360.html", {
+        "record": record, "partners": partners, "labels": SHAREABLE_FIELD_LABELS,
+    })
+
+
+@portal_view
+@require_GET
+def ecosystem(request):
+    sort = request.GET.get("sort", "-total")[:60]
+    rows = overlaps.ecosystem_for(org=request.org, sort=sort)
+    return render(request, "mapping/overlaps/ecosystem.html", {
+        "rows": rows, "columns": overlaps.ecosystem_columns(), "sort": sort,
+    })
+
+
+@portal_view
+@require_GET
+def ecosystem_export(request):
+    rows = overlaps.ecosystem_for(org=request.org, sort=request.GET.get("sort", "-total")[:60])
+    return csv_response(overlaps.ecosystem_csv_rows(rows), "ecosystem.csv")

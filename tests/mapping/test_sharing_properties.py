@@ -1,0 +1,186 @@
+"""Property: over random lists, matches and sharing rules, nothing a rule does not allow ever
+leaves the server (API, portal page, export, error), and every count is the true overlap size
+with private records left out.
+
+Every field value of every record carries a unique marker, so a leak is a substring."""
+
+import uuid
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mapping.models import Overlap
+from mapping.sharing_models import LEVEL_RANK, SHAREABLE_FIELDS
+from tests.mapping.test_sharing_helpers import make_list, make_record, portal, share, text_of
+
+pytestmark = pytest.mark.django_db
+
+LEVELS = ["hidden", "counts", "overlaps", "all"]
+MARKED = ("name", "owner_email", "owner_name", "industry", "stage", "crm_id", "city")
+EXTRA_KEYS = ("k1", "k2")
+
+record_st = st.fixed_dictionaries({"private": st.booleans(), "region": st.sampled_from(["EMEA", "AMER"])})
+rule_st = st.fixed_dictionaries({
+    "level": st.sampled_from(LEVELS),
+    "fields": st.lists(st.sampled_from(SHAREABLE_FIELDS), unique=True, max_size=4),
+    "extra": st.lists(st.sampled_from(EXTRA_KEYS), unique=True, max_size=2),
+})
+scenario_st = st.fixed_dictionaries({
+    # per side: two base lists (customers, prospects) of 0..4 records, and a segment of the first
+    "records": st.lists(st.lists(record_st, max_size=4), min_size=4, max_size=4),
+    "rules": st.lists(rule_st, min_size=6, max_size=6),  # owner: c, p, seg; partner: c, p, seg
+    "pairs": st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.sampled_from(["match", "match", "review"])),
+                      max_size=12, unique_by=lambda t: (t[0], t[1])),
+})
+
+
+def _marker(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def _in_segment(record, account_list) -> bool:
+    if account_list.is_segment:
+        return record.account_list_id == account_list.base_list_id and all(
+            getattr(record, name).casefold() in {v.casefold() for v in values}
+            for name, values in account_list.filters.items()
+        )
+    return record.account_list_id == account_list.pk
+
+
+def _build(world, scenario):
+    sides = {}
+    for side, org, actor, offset in (("owner", world.owner_org, world.owner, 0), ("partner", world.partner_org,
+                                                                                  world.partner, 2)):
+        c = make_list(org, _marker("LIST"), "customers")
+        p = make_list(org, _marker("LIST"), "prospects")
+        seg = make_list(org, _marker("LIST"), base=c, filters={"region": ["emea" if side == "partner" else "AMER"]})
+        records = []
+        for account_list, specs in ((c, scenario["records"][offset]), (p, scenario["records"][offset + 1])):
+            for spec in specs:
+                values = {f: _marker(f[:2].upper()) for f in MARKED}
+                values["owner_email"] = f"{values['owner_email'].lower()}@mark.test"
+                values["domain"] = values["domain_norm"] = _marker("dom") + ".test"
+                extra = {k: _marker("X") for k in EXTRA_KEYS}
+                record = make_record(account_list, region=spec["region"], private=spec["private"], extra=extra,
+                                     **{k: v for k, v in values.items() if k != "name"}, name=values["name"])
+                records.append(record)
+        rules = scenario["rules"][0:3] if side == "owner" else scenario["rules"][3:6]
+        for account_list, rule in zip((c, p, seg), rules, strict=True):
+            share(actor, world.partnership, account_list, rule["level"], rule["fields"], rule["extra"])
+        sides[side] = {"lists": [c, p, seg], "records": records, "rules": dict(zip((c.pk, p.pk, seg.pk), rules,
+                                                                                    strict=True))}
+    overlaps = []
+    left, right = sides["owner"]["records"], sides["partner"]["records"]
+    used = set()
+    for i, j, status in scenario["pairs"]:
+        if i < len(left) and j < len(right) and (i, j) not in used:
+            used.add((i, j))
+            overlaps.append(Overlap.objects.create(
+                partnership=world.partnership, left_list_id=left[i].account_list_id,
+                right_list_id=right[j].account_list_id, left_record=left[i], right_record=right[j], score=0.75,
+                status=status, reasons="domain equal; name equal; country equal; city equal; CRM id equal"))
+    return sides, overlaps
+
+
+def _check_viewer(world, viewer, mine, theirs, overlaps, my_side):
+    """Everything `viewer` can fetch, against what the rules of `theirs` allow."""
+    their_side = "right" if my_side == "left" else "left"
+    rules = theirs["rules"]
+    lists = {lst.pk: lst for lst in theirs["lists"]}
+    rank = {pk: LEVEL_RANK[r["level"]] for pk, r in rules.items()}
+    matches = [o for o in overlaps if o.status == "match"]
+
+    # what may be shown of each of their records
+    allowed: dict[int, set] = {}
+    for record in theirs["records"]:
+        if record.private:
+            continue
+        matched = any(getattr(o, f"{their_side}_record_id") == record.pk for o in matches)
+        for pk, account_list in lists.items():
+            if _in_segment(record, account_list) and (rank[pk] == 3 or (rank[pk] == 2 and matched)):
+                allowed.setdefault(record.pk, set()).update(rules[pk]["fields"])
+                allowed[record.pk].update(f"extra:{k}" for k in rules[pk]["extra"])
+
+    p = world.partnership.pk
+    api = world.api(viewer)
+    client = portal(viewer)
+    responses = []
+    matrix = api.get(f"/api/partnerships/{p}/overlap-matrix/")
+    responses.append(matrix)
+    body = matrix.json()
+    visible = {pk for pk in lists if rank[pk] >= 1}
+    assert {c["id"] for c in body["columns"]} == visible
+    # counts are the true overlap sizes, their private records left out (mine count for me)
+    for row in body["rows"]:
+        my_list = next(lst for lst in mine["lists"] if lst.pk == row["id"])
+        for cell in row["cells"]:
+            their_list = lists[cell["their_list_id"]]
+            expected = sum(
+                1 for o in matches
+                if _in_segment(getattr(o, f"{my_side}_record"), my_list)
+                and _in_segment(getattr(o, f"{their_side}_record"), their_list)
+                and not getattr(o, f"{their_side}_record").private
+            )
+            assert cell["count"] == expected, (my_list.name, their_list.name)
+    for column in body["columns"]:
+        expected = sum(1 for r in theirs["records"] if not r.private and _in_segment(r, lists[column["id"]]))
+        assert column["size"] == expected
+    listing = api.get(f"/api/partnerships/{p}/overlaps/", {"page_size": 500})
+    responses.append(listing)
+    shown = {pk for pk in lists if rank[pk] >= 2}
+    expected_rows = [o for o in matches if not getattr(o, f"{their_side}_record").private
+                     and any(_in_segment(getattr(o, f"{their_side}_record"), lists[pk]) for pk in shown)]
+    assert listing.json()["count"] == len(expected_rows)
+    responses += [
+        api.get(f"/api/partnerships/{p}/overlaps/export.csv"),
+        api.get(f"/api/partnerships/{p}/overlaps/", {"view": "shared-customers", "sort": "name"}),
+        api.get(f"/api/partnerships/{p}/my-white-space/export.csv"),
+        api.get("/api/ecosystem/"),
+        client.get(f"/partnerships/{p}/mapping/"),
+        client.get(f"/partnerships/{p}/mapping/overlaps/"),
+        client.get(f"/partnerships/{p}/mapping/overlaps/export.csv"),
+    ]
+    for pk in lists:
+        for url in (f"/api/partnerships/{p}/white-space/?their_list={pk}",
+                    f"/api/partnerships/{p}/white-space/export.csv?their_list={pk}",
+                    f"/api/partnerships/{p}/overlaps/?their_list={pk}",
+                    f"/partnerships/{p}/mapping/white-space/?their_list={pk}"):
+            response = api.get(url) if url.startswith("/api/") else client.get(url)
+            needed = 3 if "white-space" in url else 2
+            assert response.status_code == (200 if rank[pk] >= needed else 404), url
+            responses.append(response)
+    for record in mine["records"][:3]:
+        responses.append(api.get(f"/api/accounts/{record.pk}/partners/"))
+    texts = [text_of(r) for r in responses]
+    blob = "\n".join(texts)
+
+    for pk, account_list in lists.items():
+        if rank[pk] == 0:
+            assert account_list.name not in blob, "a hidden list was disclosed"
+    for record in theirs["records"]:
+        ok = allowed.get(record.pk, set())
+        for f in MARKED:
+            value = getattr(record, f)
+            if f in ok:
+                continue
+            assert value not in blob, f"{f} of a record leaked (private={record.private})"
+        if "domain" not in ok:
+            assert record.domain_norm not in blob
+        for k in EXTRA_KEYS:
+            if f"extra:{k}" not in ok:
+                assert record.extra[k] not in blob
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(scenario=scenario_st)
+def test_nothing_leaves_that_the_rules_do_not_allow(world, scenario):
+    with transaction.atomic():
+        sides, overlaps = _build(world, scenario)
+        overlaps = list(Overlap.objects.filter(pk__in=[o.pk for o in overlaps]).select_related(
+            "left_record", "right_record"))
+        _check_viewer(world, world.owner, sides["owner"], sides["partner"], overlaps, "left")
+        _check_viewer(world, world.partner, sides["partner"], sides["owner"], overlaps, "right")
+        transaction.set_rollback(True)
