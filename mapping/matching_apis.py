@@ -1,14 +1,18 @@
-"""API for match runs: both sides of a partnership follow progress and may ask for a re-match.
+"""API for match runs: both sides of a partnership follow progress and may ask for a re-match;
+the review queue of near-miss pairs and the decisions on them.
 
-Overlaps themselves are read through the sharing rules (see the account-mapping views)."""
+Overlaps themselves are read through the sharing rules (see the account-mapping views); so are the
+partner's records in the review queue (mapping.selectors_review)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.selectors import partnership_for
 from mapping import selectors_matching
-from mapping.services.matching import match_run_request
+from mapping.overlap_apis import MyRecordOut, PartnerRecordOut
+from mapping.selectors_review import ReviewFilters, review_queue_for
+from mapping.services.matching import TRAINING_METHODS, UNSUPERVISED_SAMPLE, match_run_request
 from prm.common.api import OrgAPIView, parse
 
 
@@ -56,7 +60,7 @@ class MatchSettingsOut(serializers.Serializer):
     effective_threshold = serializers.FloatField()
     effective_review_threshold = serializers.FloatField()
     trained_model = serializers.BooleanField()
-    trained_on = serializers.IntegerField()
+    trained_on = serializers.IntegerField(help_text="Labelled pairs behind the model (0 when trained without labels).")
     trained_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -99,15 +103,29 @@ class MatchSettingsApi(OrgAPIView):
         return Response(_settings_out(partnership))
 
 
-class MatchModelTrainApi(OrgAPIView):
-    """Train the scoring model on this partnership's confirmed and rejected pairs; a full re-match follows."""
+class MatchModelTrainIn(serializers.Serializer):
+    method = serializers.ChoiceField(
+        choices=TRAINING_METHODS, required=False, default="labelled",
+        help_text="labelled: on the reviewers' confirmed and rejected pairs (at least 5 of each). "
+                  "unsupervised: without labels, on a sample of the candidate pairs of both sides' lists "
+                  "(recordlinkage's ECMClassifier).",
+    )
+    sample = serializers.IntegerField(
+        required=False, default=UNSUPERVISED_SAMPLE, min_value=1_000, max_value=2_000_000,
+        help_text="unsupervised only: candidate pairs sampled for training.",
+    )
 
-    @extend_schema(request=None, responses=MatchSettingsOut)
+
+class MatchModelTrainApi(OrgAPIView):
+    """Train the scoring model of this partnership; a full re-match follows."""
+
+    @extend_schema(request=MatchModelTrainIn, responses=MatchSettingsOut)
     def post(self, request, partnership_id: int):
         from mapping.services.matching import match_model_train
 
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
-        match_model_train(actor=request.user, org=self.org, partnership=partnership)
+        data = parse(MatchModelTrainIn, request.data)
+        match_model_train(actor=request.user, org=self.org, partnership=partnership, **data)
         return Response(_settings_out(partnership))
 
     @extend_schema(responses={204: None})
@@ -118,6 +136,53 @@ class MatchModelTrainApi(OrgAPIView):
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         match_model_reset(actor=request.user, org=self.org, partnership=partnership)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReviewPairOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    left_record = serializers.IntegerField(help_text="The initiator's record of the pair (for match-decisions).")
+    right_record = serializers.IntegerField(help_text="The partner's record of the pair (for match-decisions).")
+    score = serializers.FloatField()
+    reasons = serializers.CharField(help_text="Only the parts about fields the partner allows.")
+    mine = MyRecordOut()
+    partner = PartnerRecordOut()
+
+
+class ReviewPairPageOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ReviewPairOut(many=True)
+
+
+class ReviewQueryIn(serializers.Serializer):
+    my_list = serializers.IntegerField(required=False, allow_null=True, default=None)
+    min_score = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=1)
+    max_score = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=1)
+    search = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class ReviewQueueApi(OrgAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("my_list", int, description="Only pairs of one of my lists."),
+            OpenApiParameter("min_score", float), OpenApiParameter("max_score", float),
+            OpenApiParameter("search", str, description="In my account's name."),
+            OpenApiParameter("page", int), OpenApiParameter("page_size", int),
+        ],
+        responses=ReviewPairPageOut,
+    )
+    def get(self, request, partnership_id: int):
+        """Near-miss pairs waiting for a reviewer, best scores first: my account in full, the
+        partner's with only the fields it allows (pairs on lists it does not share at record level,
+        or on its private accounts, are not listed). Decide with POST match-decisions/."""
+        partnership = partnership_for(org=self.org, partnership_id=partnership_id)
+        data = parse(ReviewQueryIn, request.query_params)
+        queue = review_queue_for(org=self.org, partnership=partnership, user=request.user, filters=ReviewFilters(
+            my_list_id=data["my_list"], min_score=data["min_score"], max_score=data["max_score"],
+            search=data["search"],
+        ))
+        return self.paginate(queue, ReviewPairOut)
 
 
 class MatchDecisionIn(serializers.Serializer):

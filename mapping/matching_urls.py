@@ -13,8 +13,13 @@ api_urlpatterns = [
          name="api-match-model"),
     path("partnerships/<int:partnership_id>/match-decisions/", matching_apis.MatchDecisionApi.as_view(),
          name="api-match-decisions"),
+    path("partnerships/<int:partnership_id>/review-queue/", matching_apis.ReviewQueueApi.as_view(),
+         name="api-review-queue"),
 ]
 
 portal_urlpatterns = [
     path("partnerships/<int:partnership_id>/matching/", matching_views.matching_status, name="matching_status"),
+    path("partnerships/<int:partnership_id>/review/", matching_views.review_queue, name="review_queue"),
+    path("partnerships/<int:partnership_id>/review/<int:pair_id>/", matching_views.review_decide,
+         name="review_decide"),
 ]

@@ -1,11 +1,20 @@
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import Capability, role_can
 from accounts.selectors import partnership_for
+from mapping.matching_forms import ReviewDecisionForm, ReviewFilterForm
+from mapping.selectors import account_lists_of
 from mapping.selectors_matching import latest_match_run
-from mapping.services.matching import match_run_request
-from prm.common.portal import portal_view
+from mapping.selectors_review import review_queue_for
+from mapping.services.matching import match_decision_record, match_run_request
+from mapping.sharing_models import SHAREABLE_FIELD_LABELS
+from prm.common.errors import ApplicationError, NotFound, ValidationFailed
+from prm.common.portal import apply_error_to_form, portal_view
+
+REVIEW_PAGE_SIZE = 50
 
 
 @portal_view
@@ -23,4 +32,91 @@ def matching_status(request, partnership_id: int):
         "run": run,
         "can_rematch": role_can(request.membership.role, Capability.MANAGE_LISTS)
         and partnership.status == partnership.Status.ACTIVE,
+        "review_count": review_queue_for(org=request.org, partnership=partnership, user=request.user).count(),
+    })
+
+
+def _can_decide(request, partnership) -> bool:
+    return (role_can(request.membership.role, Capability.MANAGE_LISTS)
+            and partnership.status == partnership.Status.ACTIVE)
+
+
+def _review_page(request, partnership, *, status: int = 200):
+    form = ReviewFilterForm(request.GET or None, my_lists=list(account_lists_of(org=request.org)))
+    queue = page = None
+    if form.is_bound and not form.is_valid():
+        status = 400
+    else:
+        try:
+            queue = review_queue_for(org=request.org, partnership=partnership, user=request.user,
+                                     filters=form.to_filters() if form.is_bound else None)
+        except ValidationFailed as exc:
+            apply_error_to_form(form, exc)
+            status = 400
+    if queue is not None:
+        page = Paginator(queue, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "mapping/review/queue.html", {
+        "partnership": partnership,
+        "other": partnership.other(request.org),
+        "form": form,
+        "page": page,
+        "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in queue.columns] if queue is not None else [],
+        "extra_columns": queue.extra_columns if queue is not None else [],
+        "shares_records": queue is not None and bool(queue.shared),
+        "can_decide": _can_decide(request, partnership),
+        "query": query.urlencode(),
+    }, status=status)
+
+
+@portal_view
+@require_GET
+def review_queue(request, partnership_id: int):
+    """The pairs waiting for review, with Confirm / Reject on each (for those who may decide)."""
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    return _review_page(request, partnership)
+
+
+@portal_view
+@require_POST
+def review_decide(request, partnership_id: int, pair_id: int):
+    """Confirm or reject one pair of my review queue (only a pair that waits there: else 404)."""
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    queue = review_queue_for(org=request.org, partnership=partnership, user=request.user)
+    row = queue.pair(pair_id)
+    if row is None:
+        raise NotFound("Pair not found.")
+    form = ReviewDecisionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationFailed("Choose Confirm or Reject.", extra=form.errors)
+        decided = match_decision_record(
+            actor=request.user, org=request.org, partnership=partnership, left_record_id=row["left_record"],
+            right_record_id=row["right_record"], decision=form.cleaned_data["decision"],
+            note=form.cleaned_data["note"],
+        )
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        if request.htmx:  # the row tells, in place (htmx swaps 2xx responses only)
+            return _row(request, queue, row, error=exc.message)
+        messages.error(request, exc.message)
+        return _review_page(request, partnership, status=exc.status_code)
+    if request.htmx:
+        return _row(request, queue, row, decided=decided)
+    messages.success(request, f"{row['mine']['name']}: {decided.get_decision_display().lower()}.")
+    return redirect("matching:review_queue", partnership_id=partnership.pk)
+
+
+def _row(request, queue, row, *, decided=None, error=""):
+    partnership = queue.side.partnership
+    return render(request, "mapping/review/_row.html", {
+        "partnership": partnership,
+        "row": row,
+        "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in queue.columns],
+        "extra_columns": queue.extra_columns,
+        "can_decide": _can_decide(request, partnership),
+        "decided": decided,
+        "error": error,
     })

@@ -36,6 +36,7 @@ from mapping.engine import (
     prepare,
     split_blocks,
     train,
+    train_unsupervised,
 )
 from mapping.models import (
     AccountList,
@@ -606,11 +607,45 @@ def match_settings_update(
     return own
 
 
-def match_model_train(*, actor, org: Organization, partnership: Partnership) -> MatchSettings:
-    """Train the partnership's scoring model on its reviewers' confirmed and rejected pairs."""
+TRAINING_METHODS = ("labelled", "unsupervised")
+UNSUPERVISED_SAMPLE = 200_000  # candidate pairs the unsupervised fit samples
+
+
+def match_model_train(
+    *, actor, org: Organization, partnership: Partnership, method: str = "labelled",
+    sample: int = UNSUPERVISED_SAMPLE,
+) -> MatchSettings:
+    """Train the partnership's scoring model, then re-match in full.
+
+    labelled: on its reviewers' confirmed and rejected pairs (MIN_LABELS_PER_CLASS of each).
+    unsupervised: without labels, on a sample of the candidate pairs of both sides' lists
+    (recordlinkage's ECMClassifier, see mapping.engine.train_unsupervised).
+    """
     require_capability(actor=actor, org=org, capability=Capability.MANAGE_LISTS)
     if not partnership.involves(org):
         raise NotFound("Partnership not found.")
+    if method not in TRAINING_METHODS:
+        raise ValidationFailed(
+            f"Unknown training method {method!r}.", extra={"method": [f"Use {' or '.join(TRAINING_METHODS)}."]}
+        )
+    if partnership.status != Partnership.Status.ACTIVE:
+        raise Conflict("This partnership has ended.")
+    if method == "unsupervised":
+        model, trained_on = _train_unsupervised(partnership, sample), 0
+    else:
+        model, trained_on = _train_labelled(partnership)
+    with transaction.atomic():
+        own, _ = MatchSettings.objects.select_for_update().get_or_create(partnership=partnership)
+        own.model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        own.trained_on = trained_on
+        own.trained_at = timezone.now()
+        own.updated_by = actor
+        own.save()
+        match_run_schedule(partnership=partnership, trigger="model trained", full=True, requested_by=actor)
+    return own
+
+
+def _train_labelled(partnership: Partnership):
     decisions = list(MatchDecision.objects.filter(partnership=partnership).values_list(
         "left_record_id", "right_record_id", "decision", "left_record__account_list_id",
         "right_record__account_list_id"))
@@ -619,7 +654,8 @@ def match_model_train(*, actor, org: Organization, partnership: Partnership) -> 
     if confirmed < MIN_LABELS_PER_CLASS or rejected < MIN_LABELS_PER_CLASS:
         raise ValidationFailed(
             f"Training needs at least {MIN_LABELS_PER_CLASS} confirmed and {MIN_LABELS_PER_CLASS} rejected "
-            f"pairs; this partnership has {confirmed} confirmed and {rejected} rejected."
+            f"pairs; this partnership has {confirmed} confirmed and {rejected} rejected. "
+            "Train without labels (method unsupervised) until then."
         )
     by_left_list, by_right_list = {}, {}
     for left_id, right_id, _decision, left_list_id, right_list_id in decisions:
@@ -631,16 +667,28 @@ def match_model_train(*, actor, org: Organization, partnership: Partnership) -> 
         "left_id": [d[0] for d in decisions], "right_id": [d[1] for d in decisions],
         "is_match": [d[2] == MatchDecision.Decision.CONFIRMED for d in decisions],
     })
-    model = train(left, right, labelled, engine_config(partnership.pk))
-    with transaction.atomic():
-        own, _ = MatchSettings.objects.select_for_update().get_or_create(partnership=partnership)
-        own.model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-        own.trained_on = len(labelled)
-        own.trained_at = timezone.now()
-        own.updated_by = actor
-        own.save()
-        match_run_schedule(partnership=partnership, trigger="model trained", full=True, requested_by=actor)
-    return own
+    return train(left, right, labelled, engine_config(partnership.pk)), len(labelled)
+
+
+def _train_unsupervised(partnership: Partnership, sample: int):
+    """Every record of the lists a run would match, on each side (record ids are unique across lists)."""
+    if sample is None or sample < 1:
+        raise ValidationFailed("The sample must hold at least one pair.", extra={"sample": ["At least 1."]})
+    frames = {}
+    for side, org_id in (("left", partnership.initiator_id), ("right", partnership.partner_id)):
+        lists = [_frame(list_id) for list_id in matchable_lists(org_id)]
+        lists = [frame for frame in lists if len(frame)]
+        if not lists:
+            name = (partnership.initiator if side == "left" else partnership.partner).name
+            raise ValidationFailed(
+                f"Training without labels needs account records on both sides; {name} has none yet."
+            )
+        frames[side] = pd.concat(lists) if len(lists) > 1 else lists[0]
+    try:
+        model = train_unsupervised(frames["left"], frames["right"], engine_config(partnership.pk), sample=sample)
+    except ValueError as exc:  # no candidate pairs, a single class, no convergence: nothing to learn
+        raise ValidationFailed(f"Training without labels found nothing to learn from these lists ({exc}).") from None
+    return model
 
 
 def match_model_reset(*, actor, org: Organization, partnership: Partnership) -> MatchSettings:

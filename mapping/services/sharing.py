@@ -1,12 +1,13 @@
-"""Writes to sharing rules. Every change is audited (who, when, before, after); reads apply the
-rules at every request, so a change is honoured by the very next one."""
+"""Writes to sharing rules and to the privacy of records. Every rule change is audited (who, when,
+before, after); reads apply the rules at every request, so a change is honoured by the very next one."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Partnership
 from accounts.roles import Capability
 from accounts.services.common import require_capability
-from mapping.models import AccountList, SharingRule, SharingRuleChange
+from mapping.models import AccountList, AccountRecord, SharingRule, SharingRuleChange
 from mapping.sharing_models import HIDDEN_SNAPSHOT, SHAREABLE_FIELDS, SharingLevel
 from prm.common.errors import NotFound, ValidationFailed
 
@@ -104,3 +105,18 @@ def sharing_rule_set(
             after=after,
         )
     return rule
+
+
+@transaction.atomic
+def account_records_set_private(*, actor, account_list: AccountList, crm_ids: list[str], private: bool = True) -> int:
+    """Mark records of one of the owner's lists private (never shown to any partner, whatever the
+    rules) or shared again; found by CRM id. Returns how many records changed."""
+    require_capability(actor=actor, org=account_list.organization, capability=Capability.MANAGE_LISTS)
+    if not isinstance(crm_ids, list | tuple) or not all(isinstance(c, str) for c in crm_ids):
+        raise ValidationFailed("CRM ids must be a list of texts.", extra={"crm_ids": ["A list of texts."]})
+    list_id = account_list.base_list_id if account_list.is_segment else account_list.pk  # a segment's records
+    return (
+        AccountRecord.objects.filter(account_list_id=list_id, crm_id__in=[c for c in crm_ids if c])
+        .exclude(private=private)
+        .update(private=private, updated_at=timezone.now())
+    )
