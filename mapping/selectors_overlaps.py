@@ -14,7 +14,7 @@ different companies, and showing them would show a record that does not overlap.
 
 Rules are read at every call (nothing shared is cached): a change is honoured by the next request.
 Counts of base-list pairs come from OverlapTally on PostgreSQL (kept by triggers in the writer's
-transaction), minus the private records of the other side, counted live through a partial index.
+transaction, with the overlaps of private records counted apart), so a count is one indexed read.
 """
 
 from __future__ import annotations
@@ -292,36 +292,22 @@ def _use_tally() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _pair_counts(*, partnership_ids: list[int], left_ids: list[int], right_ids: list[int]) -> dict:
-    """Matched overlaps per (partnership, left list, right list): every record counted."""
+def _visible_pair_counts(*, partnership_ids: list[int], left_ids: list[int], right_ids: list[int], theirs: str
+                         ) -> dict:
+    """Matched overlaps per (partnership, left list, right list), leaving out those whose record on
+    `theirs` ("left"/"right") is private. PostgreSQL: one read of the tally (its triggers keep the
+    private counts too); elsewhere a live count."""
     if not (partnership_ids and left_ids and right_ids):
         return {}
     if _use_tally():
         rows = OverlapTally.objects.filter(
             partnership_id__in=partnership_ids, left_list_id__in=left_ids, right_list_id__in=right_ids
-        ).values_list("partnership_id", "left_list_id", "right_list_id", "matches")
-    else:
-        rows = (
-            Overlap.objects.filter(
-                partnership_id__in=partnership_ids, status=MATCH, left_list_id__in=left_ids, right_list_id__in=right_ids
-            )
-            .values("partnership_id", "left_list_id", "right_list_id")
-            .annotate(n=Count("pk"))
-            .values_list("partnership_id", "left_list_id", "right_list_id", "n")
-        )
-    return {(p, left, right): n for p, left, right, n in rows}
-
-
-def _private_pair_counts(*, partnership_ids: list[int], theirs: str, their_base_ids: list[int],
-                         left_ids: list[int], right_ids: list[int]) -> dict:
-    """Matched overlaps whose record on `theirs` is private: to subtract from _pair_counts. The
-    redundant filter on the record's list lets PostgreSQL start from the partial index."""
-    if not (partnership_ids and left_ids and right_ids and their_base_ids):
-        return {}
+        ).values_list("partnership_id", "left_list_id", "right_list_id", "matches", f"{theirs}_private")
+        return {(p, left, right): n - private for p, left, right, n, private in rows}
     rows = (
         Overlap.objects.filter(
             partnership_id__in=partnership_ids, status=MATCH, left_list_id__in=left_ids, right_list_id__in=right_ids,
-            **{f"{theirs}_record__private": True, f"{theirs}_record__account_list_id__in": their_base_ids},
+            **{f"{theirs}_record__private": False},
         )
         .values("partnership_id", "left_list_id", "right_list_id")
         .annotate(n=Count("pk"))
@@ -336,7 +322,7 @@ def _list_sizes(lists: list[AccountList], *, exclude_private: bool) -> dict[int,
     if exclude_private and sizes:
         private = dict(
             AccountRecord.objects.filter(account_list_id__in=list(sizes), private=True)
-            .values("account_list_id").annotate(n=Count("pk")).values_list("account_list_id", "n")
+            .values("account_list_id").annotate(n=Count("*")).values_list("account_list_id", "n")
         )
         sizes = {pk: max(0, n - private.get(pk, 0)) for pk, n in sizes.items()}
     segments = [lst for lst in lists if lst.is_segment]
@@ -408,14 +394,11 @@ def overlap_matrix_for(*, org: Organization, partnership: Partnership) -> Overla
     # base x base: the tally, minus their private records
     if my_bases and their_bases:
         left_ids, right_ids = oriented([m.pk for m in my_bases], [t.pk for t in their_bases])
-        total = _pair_counts(partnership_ids=[partnership.pk], left_ids=left_ids, right_ids=right_ids)
-        private = _private_pair_counts(
-            partnership_ids=[partnership.pk], theirs=side.theirs, their_base_ids=[t.pk for t in their_bases],
-            left_ids=left_ids, right_ids=right_ids,
-        )
-        for (_p, left, right), n in total.items():
+        visible_counts = _visible_pair_counts(partnership_ids=[partnership.pk], left_ids=left_ids,
+                                              right_ids=right_ids, theirs=side.theirs)
+        for (_p, left, right), n in visible_counts.items():
             my_id, their_id = (left, right) if side.mine == "left" else (right, left)
-            counts[(my_id, their_id)] = n - private.get((_p, left, right), 0)
+            counts[(my_id, their_id)] = n
 
     visible = Overlap.objects.filter(partnership=partnership, status=MATCH, **{f"{side.theirs}_record__private": False})
     segment_counts = {f"s{s.pk}": Count("pk", filter=_in_list(side.mine, s)) for s in my_segments}
@@ -542,10 +525,8 @@ class OverlapListing:
         my_ids = [lst.pk for lst in self.my_lists]
         left_ids, right_ids = (my_ids, their_ids) if side.mine == "left" else (their_ids, my_ids)
         pid = [side.partnership.pk]
-        total = sum(_pair_counts(partnership_ids=pid, left_ids=left_ids, right_ids=right_ids).values())
-        private = sum(_private_pair_counts(partnership_ids=pid, theirs=side.theirs, their_base_ids=their_ids,
-                                           left_ids=left_ids, right_ids=right_ids).values())
-        return max(0, total - private)
+        return max(0, sum(_visible_pair_counts(partnership_ids=pid, left_ids=left_ids, right_ids=right_ids,
+                                               theirs=side.theirs).values()))
 
     def _select(self, qs):
         side = self.side
@@ -789,15 +770,14 @@ def ecosystem_for(*, org: Organization, sort: str = "-total") -> list[dict]:
         left_ids, right_ids = (my_ids, their_ids) if mine_side == "left" else (their_ids, my_ids)
         theirs = "right" if mine_side == "left" else "left"
         pids = [p.pk for p in group]
-        total = _pair_counts(partnership_ids=pids, left_ids=left_ids, right_ids=right_ids)
-        private = _private_pair_counts(partnership_ids=pids, theirs=theirs, their_base_ids=their_ids,
-                                       left_ids=left_ids, right_ids=right_ids)
-        for (pid, left, right), n in total.items():
+        visible_counts = _visible_pair_counts(partnership_ids=pids, left_ids=left_ids, right_ids=right_ids,
+                                              theirs=theirs)
+        for (pid, left, right), n in visible_counts.items():
             my_id, their_id = (left, right) if mine_side == "left" else (right, left)
             if their_id not in their_lists[pid]:
                 continue  # that list of theirs is not shared with me
             key = f"{my_lists[my_id]}__{their_lists[pid][their_id]}"
-            counts[pid][key] += max(0, n - private.get((pid, left, right), 0))
+            counts[pid][key] += max(0, n)
     rows = []
     for p in partnerships:
         other = p.other(org)

@@ -6,7 +6,7 @@ from django.db import transaction
 from accounts.models import Partnership
 from accounts.roles import Capability
 from accounts.services.common import require_capability
-from mapping.models import AccountList, SharingRule, SharingRuleChange
+from mapping.models import AccountList, AccountRecord, SharingRule, SharingRuleChange
 from mapping.sharing_models import HIDDEN_SNAPSHOT, SHAREABLE_FIELDS, SharingLevel
 from prm.common.errors import NotFound, ValidationFailed
 
@@ -104,3 +104,35 @@ def sharing_rule_set(
             after=after,
         )
     return rule
+
+
+MAX_PRIVATE_BATCH = 10_000
+
+
+@transaction.atomic
+def records_set_private(*, actor, account_list: AccountList, record_ids, private: bool) -> int:
+    """Mark records of one of my lists private (never shown to any partner, not even counted) or
+    shareable again. Needs Manage lists. Every id must be a record of that list, or nothing changes.
+    Returns how many records changed. PostgreSQL moves their overlaps between the tally's visible
+    and private counts in the same transaction (trigger, migration 0006)."""
+    require_capability(actor=actor, org=account_list.organization, capability=Capability.MANAGE_LISTS)
+    if account_list.is_segment:
+        raise ValidationFailed("A segment holds no records of its own; mark them in its base list.")
+    if not isinstance(private, bool):
+        raise ValidationFailed("private must be true or false.", extra={"private": ["A boolean."]})
+    if not isinstance(record_ids, list | tuple) or not record_ids:
+        raise ValidationFailed("Give the ids of the records to change.", extra={"record_ids": ["A non-empty list."]})
+    if len(record_ids) > MAX_PRIVATE_BATCH:
+        raise ValidationFailed(f"At most {MAX_PRIVATE_BATCH} records at a time.",
+                               extra={"record_ids": [f"{MAX_PRIVATE_BATCH} at most."]})
+    try:
+        ids = {int(i) for i in record_ids if not isinstance(i, bool)}
+    except (TypeError, ValueError):
+        raise ValidationFailed("Record ids must be integers.", extra={"record_ids": ["Integers."]}) from None
+    if len(ids) != len(set(map(str, record_ids))):
+        raise ValidationFailed("Record ids must be integers.", extra={"record_ids": ["Integers."]})
+    records = AccountRecord.objects.filter(account_list=account_list, pk__in=ids)
+    found = set(records.values_list("pk", flat=True))
+    if found != ids:
+        raise NotFound(f"Records not found in this list: {', '.join(str(i) for i in sorted(ids - found)[:20])}.")
+    return records.exclude(private=private).update(private=private)
