@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -39,6 +40,17 @@ from mapping.sharing_models import (
 from prm.common.errors import NotFound, PermissionDeniedError, ValidationFailed
 
 MATCH = Overlap.Status.MATCH
+# What the views read of a list (not its mapping, import job or other baggage).
+LIST_FIELDS = ("id", "organization_id", "kind", "name", "record_count", "base_list_id", "filters")
+
+
+def _lists_of(org: Organization) -> list[AccountList]:
+    return list(AccountList.objects.filter(organization=org).only(*LIST_FIELDS).order_by("name", "id"))
+
+
+# Record fields read by my_record_view, partner_view and _record_in (segment filters).
+ROW_RECORD_FIELDS = ("id", "account_list_id", "name", "domain", "domain_norm", "country", "country_norm", "region", "city",
+                     "industry", "owner_name", "owner_email", "stage", "crm_id", "private", "extra")
 POPULATIONS = (AccountList.Kind.CUSTOMERS, AccountList.Kind.PROSPECTS, AccountList.Kind.OPPORTUNITIES)
 
 # The ready views of account mapping ("quick wins"): my population x the partner's population.
@@ -138,6 +150,7 @@ def partner_lists_for(*, org: Organization, partnership: Partnership, at_least: 
             partnership=partnership, account_list__organization=side.other, level__in=levels_at_least(at_least)
         )
         .select_related("account_list")
+        .only("level", "fields", "extra_fields", "account_list_id", *[f"account_list__{f}" for f in LIST_FIELDS])
         .order_by("account_list__kind", "account_list__name", "account_list_id")
     )
     return [_shared(rule) for rule in rules]
@@ -226,21 +239,33 @@ def _record_in(record: AccountRecord, account_list: AccountList) -> bool:
 # ------------------------------------------------------------------------------ what is revealed
 
 
-def partner_view(record: AccountRecord, lists: list[SharedList]) -> dict:
+def partner_view(record: AccountRecord, lists: list[SharedList], plans: dict | None = None) -> dict:
     """A partner record reduced to what its owner allows: the union of the allow-lists of the
-    shared lists that hold it (at "overlapping accounts" or more). Nothing else leaves here."""
-    holding = [s for s in lists if s.shows_records and _record_in(record, s.account_list)]
-    allowed = {f for s in holding for f in s.fields}
-    extra_allowed = [k for s in holding for k in s.extra_fields]
+    shared lists that hold it (at "overlapping accounts" or more). Nothing else leaves here.
+
+    `plans` (a dict the caller keeps for one set of lists) remembers, per account list, which
+    shared lists hold its records; only valid when none of `lists` is a segment (membership of a
+    segment depends on the record's values), which the caller checks."""
+    plan = plans.get(record.account_list_id) if plans is not None else None
+    if plan is None:
+        holding = [s for s in lists if s.shows_records and _record_in(record, s.account_list)]
+        allowed = {f for s in holding for f in s.fields}
+        plan = (
+            [{"id": s.id, "name": s.name, "kind": s.kind} for s in holding],
+            tuple(name for name in SHAREABLE_FIELDS if name in allowed),
+            tuple(dict.fromkeys(k for s in holding for k in s.extra_fields)),
+        )
+        if plans is not None:
+            plans[record.account_list_id] = plan
+    lists_out, allowed_fields, extra_allowed = plan
     extra = record.extra if isinstance(record.extra, dict) else {}
     fields = {}
-    for name in SHAREABLE_FIELDS:
-        if name in allowed:
-            fields[name] = (record.domain_norm or record.domain) if name == "domain" else getattr(record, name)
+    for name in allowed_fields:
+        fields[name] = (record.domain_norm or record.domain) if name == "domain" else getattr(record, name)
     return {
-        "lists": [{"id": s.id, "name": s.name, "kind": s.kind} for s in holding],
+        "lists": [dict(item) for item in lists_out],
         "fields": fields,
-        "extra": {k: str(extra[k]) for k in dict.fromkeys(extra_allowed) if k in extra},
+        "extra": {k: str(extra[k]) for k in extra_allowed if k in extra},
     }
 
 
@@ -256,8 +281,13 @@ _REASON_FIELDS = (
 
 
 def safe_reasons(reasons: str, allowed: set[str]) -> str:
+    return _safe_reasons(reasons or "", frozenset(allowed))
+
+
+@lru_cache(maxsize=8192)
+def _safe_reasons(reasons: str, allowed: frozenset) -> str:
     kept = []
-    for part in (reasons or "").split(";"):
+    for part in reasons.split(";"):
         part = part.strip()
         for prefix, needs in _REASON_FIELDS:
             if part.startswith(prefix):
@@ -377,7 +407,7 @@ def overlap_matrix_for(*, org: Organization, partnership: Partnership) -> Overla
     """My lists x the partner's lists shared with me (counts only or more): overlap counts and
     match rates. Their private records are not counted; mine are (they are mine)."""
     side = side_of(org=org, partnership=partnership)
-    mine = list(account_lists_of(org=org))
+    mine = _lists_of(org)
     theirs = partner_lists_for(org=org, partnership=partnership)
     my_sizes = _list_sizes(mine, exclude_private=False)
     their_sizes = _list_sizes([s.account_list for s in theirs], exclude_private=True)
@@ -479,6 +509,8 @@ class OverlapListing:
         self.allowed_everywhere = set.intersection(*[set(s.fields) for s in their_lists]) if their_lists else set()
         self.columns = [f for f in SHAREABLE_FIELDS if any(f in s.fields for s in their_lists)]
         self.extra_columns = list(dict.fromkeys(k for s in their_lists for k in s.extra_fields))
+        # partner_view's per-list plans: only when no list in view is a segment
+        self._plans = None if any(s.account_list.is_segment for s in their_lists) else {}
 
     def queryset(self) -> QuerySet[Overlap]:
         side, f = self.side, self.filters
@@ -528,32 +560,51 @@ class OverlapListing:
         return max(0, sum(_visible_pair_counts(partnership_ids=pid, left_ids=left_ids, right_ids=right_ids,
                                                theirs=side.theirs).values()))
 
-    def _select(self, qs):
+    def _values(self, qs):
+        """The rows' columns as tuples, no model instances: a page reads 2 x 50 records and
+        building model objects for them costs more than the query itself."""
         side = self.side
-        return qs.select_related(f"{side.mine}_record", f"{side.theirs}_record")
+        names = ["id", "score", "confirmed", "reasons"]
+        for prefix in (side.mine, side.theirs):
+            names += [f"{prefix}_record__{name}" for name in ROW_RECORD_FIELDS]
+        return qs.values_list(*names)
 
-    def _row(self, overlap: Overlap) -> dict:
-        side = self.side
-        mine = getattr(overlap, f"{side.mine}_record")
-        theirs = getattr(overlap, f"{side.theirs}_record")
-        partner = partner_view(theirs, self.their_lists)
+    def _row_of(self, values) -> dict:
+        n = len(ROW_RECORD_FIELDS)
+        overlap_id, score, confirmed, reasons = values[:4]
+        mine, theirs = _Record(values[4:4 + n]), _Record(values[4 + n:])
+        partner = partner_view(theirs, self.their_lists, self._plans)
         my_view = my_record_view(mine)
         my_view["list_name"] = self._my_list_names.get(mine.account_list_id, "")
         return {
-            "id": overlap.pk,
-            "score": round(overlap.score, 3),
-            "confirmed": overlap.confirmed,
-            "reasons": safe_reasons(overlap.reasons, set(partner["fields"])),
+            "id": overlap_id,
+            "score": round(score, 3),
+            "confirmed": confirmed,
+            "reasons": safe_reasons(reasons, set(partner["fields"])),
             "mine": my_view,
             "partner": partner,
         }
 
     def rows(self, offset: int, limit: int) -> list[dict]:
-        return [self._row(o) for o in self._select(self.queryset())[offset:offset + limit]]
+        return [self._row_of(v) for v in self._values(self.queryset())[offset:offset + limit]]
 
     def iter_rows(self) -> Iterator[dict]:
-        for overlap in self._select(self.queryset()).iterator(chunk_size=2000):
-            yield self._row(overlap)
+        for values in self._values(self.queryset()).iterator(chunk_size=2000):
+            yield self._row_of(values)
+
+
+class _Record:
+    """A record's ROW_RECORD_FIELDS (plus pk) read from a values_list row."""
+
+    __slots__ = ROW_RECORD_FIELDS
+
+    def __init__(self, values):
+        for name, value in zip(ROW_RECORD_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self):
+        return self.id
 
 
 def overlap_listing_for(*, org: Organization, partnership: Partnership, user, filters: OverlapFilters
@@ -570,7 +621,7 @@ def overlap_listing_for(*, org: Organization, partnership: Partnership, user, fi
     my_kind, their_kind = _kind(filters.my_kind, "my_kind"), _kind(filters.their_kind, "their_kind")
     shared = partner_lists_for(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
 
-    mine = list(account_lists_of(org=org))
+    mine = _lists_of(org)
     if filters.my_list_id is not None:
         mine = [lst for lst in mine if lst.pk == filters.my_list_id]
         if not mine:
