@@ -19,6 +19,7 @@ transaction, with the overlaps of private records counted apart), so a count is 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,10 +43,6 @@ from prm.common.errors import NotFound, PermissionDeniedError, ValidationFailed
 MATCH = Overlap.Status.MATCH
 # What the views read of a list (not its mapping, import job or other baggage).
 LIST_FIELDS = ("id", "organization_id", "kind", "name", "record_count", "base_list_id", "filters")
-
-
-def _lists_of(org: Organization) -> list[AccountList]:
-    return list(AccountList.objects.filter(organization=org).only(*LIST_FIELDS).order_by("name", "id"))
 
 
 # Record fields read by my_record_view, partner_view and _record_in (segment filters).
@@ -154,6 +151,42 @@ def partner_lists_for(*, org: Organization, partnership: Partnership, at_least: 
         .order_by("account_list__kind", "account_list__name", "account_list_id")
     )
     return [_shared(rule) for rule in rules]
+
+
+def lists_in_view(*, org: Organization, partnership: Partnership, at_least: str = SharingLevel.COUNTS
+                  ) -> tuple[list[AccountList], list[SharedList]]:
+    """My lists, and the partner's lists shared with me at `at_least` or more, in one query (the
+    pages that show overlaps read both on every request). An ended partnership shares nothing."""
+    side = side_of(org=org, partnership=partnership)
+    levels = levels_at_least(at_least) if side.active else []
+    level_marks = ", ".join(["%s"] * len(levels)) or "NULL"
+    table, rules = AccountList._meta.db_table, SharingRule._meta.db_table
+    sql = (
+        f"SELECT l.id, l.organization_id, l.kind, l.name, l.record_count, l.base_list_id, l.filters, "
+        f"r.level, r.fields, r.extra_fields FROM {table} l "
+        f"LEFT JOIN {rules} r ON r.account_list_id = l.id AND r.partnership_id = %s "
+        f"WHERE l.organization_id = %s OR (l.organization_id = %s AND r.level IN ({level_marks}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [partnership.pk, org.pk, side.other.pk, *levels])
+        rows = cursor.fetchall()
+    mine, theirs = [], []
+    for list_id, org_id, kind, name, record_count, base_list_id, filters, level, fields, extra_fields in rows:
+        account_list = AccountList(id=list_id, organization_id=org_id, kind=kind, name=name,
+                                   record_count=record_count, base_list_id=base_list_id, filters=_json(filters))
+        if org_id == org.pk:
+            mine.append(account_list)
+        else:
+            rule = SharingRule(account_list=account_list, level=level, fields=_json(fields) or [],
+                               extra_fields=_json(extra_fields) or [])
+            theirs.append(_shared(rule))
+    mine.sort(key=lambda lst: (lst.name, lst.pk))
+    theirs.sort(key=lambda s: (s.account_list.kind, s.account_list.name, s.account_list.pk))
+    return mine, theirs
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def partner_list_for(*, org: Organization, partnership: Partnership, list_id, at_least: str) -> SharedList:
@@ -330,10 +363,15 @@ def _visible_pair_counts(*, partnership_ids: list[int], left_ids: list[int], rig
     if not (partnership_ids and left_ids and right_ids):
         return {}
     if _use_tally():
-        rows = OverlapTally.objects.filter(
-            partnership_id__in=partnership_ids, left_list_id__in=left_ids, right_list_id__in=right_ids
-        ).values_list("partnership_id", "left_list_id", "right_list_id", "matches", f"{theirs}_private")
-        return {(p, left, right): n - private for p, left, right, n, private in rows}
+        assert theirs in ("left", "right")
+        with connection.cursor() as cursor:  # plain SQL: read on every matrix and list request
+            cursor.execute(
+                f"SELECT partnership_id, left_list_id, right_list_id, matches - {theirs}_private "
+                f"FROM {OverlapTally._meta.db_table} WHERE partnership_id = ANY(%s) AND left_list_id = ANY(%s) "
+                f"AND right_list_id = ANY(%s)",
+                [list(partnership_ids), list(left_ids), list(right_ids)],
+            )
+            return {(p, left, right): n for p, left, right, n in cursor.fetchall()}
     rows = (
         Overlap.objects.filter(
             partnership_id__in=partnership_ids, status=MATCH, left_list_id__in=left_ids, right_list_id__in=right_ids,
@@ -350,10 +388,14 @@ def _list_sizes(lists: list[AccountList], *, exclude_private: bool) -> dict[int,
     """Records per list (a segment: its base list's records passing its filters)."""
     sizes = {lst.pk: lst.record_count for lst in lists if not lst.is_segment}
     if exclude_private and sizes:
-        private = dict(
-            AccountRecord.objects.filter(account_list_id__in=list(sizes), private=True)
-            .values("account_list_id").annotate(n=Count("*")).values_list("account_list_id", "n")
-        )
+        ids = list(sizes)
+        with connection.cursor() as cursor:  # plain SQL: read on every matrix request
+            cursor.execute(
+                f"SELECT account_list_id, count(*) FROM {AccountRecord._meta.db_table} "
+                f"WHERE private AND account_list_id IN ({', '.join(['%s'] * len(ids))}) GROUP BY account_list_id",
+                ids,
+            )
+            private = dict(cursor.fetchall())
         sizes = {pk: max(0, n - private.get(pk, 0)) for pk, n in sizes.items()}
     segments = [lst for lst in lists if lst.is_segment]
     if segments:
@@ -407,8 +449,7 @@ def overlap_matrix_for(*, org: Organization, partnership: Partnership) -> Overla
     """My lists x the partner's lists shared with me (counts only or more): overlap counts and
     match rates. Their private records are not counted; mine are (they are mine)."""
     side = side_of(org=org, partnership=partnership)
-    mine = _lists_of(org)
-    theirs = partner_lists_for(org=org, partnership=partnership)
+    mine, theirs = lists_in_view(org=org, partnership=partnership)
     my_sizes = _list_sizes(mine, exclude_private=False)
     their_sizes = _list_sizes([s.account_list for s in theirs], exclude_private=True)
     counts: dict[tuple[int, int], int] = {}
@@ -619,9 +660,7 @@ def overlap_listing_for(*, org: Organization, partnership: Partnership, user, fi
             raise ValidationFailed(f"Unknown view {filters.view!r}.", extra={"view": [f"Use {', '.join(QUICK_WINS)}."]})
         filters.my_kind, filters.their_kind = QUICK_WINS[filters.view][:2]
     my_kind, their_kind = _kind(filters.my_kind, "my_kind"), _kind(filters.their_kind, "their_kind")
-    shared = partner_lists_for(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
-
-    mine = _lists_of(org)
+    mine, shared = lists_in_view(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
     if filters.my_list_id is not None:
         mine = [lst for lst in mine if lst.pk == filters.my_list_id]
         if not mine:
