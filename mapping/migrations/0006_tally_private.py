@@ -1,5 +1,6 @@
 """The overlap tally also counts, per list pair, the overlaps whose left or right record is private,
-so that a partner's counts (matches minus the other side's private ones) are one indexed read.
+so that a partner's counts (matches minus the other side's private ones) are one indexed read;
+and the overlaps' score index gains the id, the pages' tie-breaker.
 
 Kept exact by the statement-level triggers on the overlap table (which now read the records'
 private flags) and by a row-level trigger on a record's private flag, which moves that record's
@@ -155,4 +156,11 @@ class Migration(migrations.Migration):
         migrations.AddField(model_name="overlaptally", name="left_private", field=models.BigIntegerField(default=0)),
         migrations.AddField(model_name="overlaptally", name="right_private", field=models.BigIntegerField(default=0)),
         migrations.RunPython(install, remove),
+        # Pages of overlaps are ordered by score then id: with id in the index, the first page
+        # is read straight off it, however many pairs share a score.
+        migrations.RemoveIndex(model_name="overlap", name="overlap_by_score"),
+        migrations.AddIndex(
+            model_name="overlap",
+            index=models.Index(fields=["partnership", "status", "-score", "id"], name="overlap_by_score_id"),
+        ),
     ]
