@@ -252,6 +252,15 @@ def _in_list(side_prefix: str, account_list: AccountList) -> Q:
     return q
 
 
+def _in_lists(side_prefix: str, lists: list[AccountList]) -> Q:
+    """Overlaps whose record on side_prefix is in any of the lists: base lists in one IN."""
+    q = Q(**{f"{side_prefix}_list_id__in": [lst.pk for lst in lists if not lst.is_segment]})
+    for lst in lists:
+        if lst.is_segment:
+            q |= _in_list(side_prefix, lst)
+    return q
+
+
 def _record_in(record: AccountRecord, account_list: AccountList) -> bool:
     """Python twin of _in_list for one loaded record (decides which allow-lists apply to it)."""
     if record.account_list_id != _base_id(account_list):
@@ -538,6 +547,43 @@ def _kind(value: str, field_name: str) -> str:
     return value
 
 
+class _Record:
+    """A record's ROW_RECORD_FIELDS (plus pk) read from a values_list row."""
+
+    __slots__ = ROW_RECORD_FIELDS
+
+    def __init__(self, values):
+        for name, value in zip(ROW_RECORD_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self):
+        return self.id
+
+
+def _records_by_id(ids: set[int], *, extra: bool) -> dict[int, _Record]:
+    """ROW_RECORD_FIELDS of the records with these ids, in one plain query (read for every page).
+    `extra` False: the extra fields are not read (no list in view shows any)."""
+    if not ids:
+        return {}
+    columns = [name for name in ROW_RECORD_FIELDS if name != "extra"] + (["extra"] if extra else [])
+    table = AccountRecord._meta.db_table
+    if connection.vendor == "postgresql":
+        where, params = "id = ANY(%s)", [list(ids)]
+    else:
+        where, params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", params)
+        rows = cursor.fetchall()
+    out = {}
+    for row in rows:
+        values = dict(zip(columns, row, strict=True))
+        values["extra"] = _json(values.get("extra")) or {}
+        values["private"] = bool(values["private"])
+        out[values["id"]] = _Record([values[name] for name in ROW_RECORD_FIELDS])
+    return out
+
+
 class OverlapListing:
     """The overlaps one organization may see at record level, filtered; lazy (count, a page, or
     every row for an export)."""
@@ -557,13 +603,9 @@ class OverlapListing:
         side, f = self.side, self.filters
         if not self.their_lists or not self.my_lists:
             return Overlap.objects.none()
-        theirs_q = Q()
-        for shared in self.their_lists:
-            theirs_q |= _in_list(side.theirs, shared.account_list)
-        mine_q = Q()
-        for lst in self.my_lists:
-            mine_q |= _in_list(side.mine, lst)
-        qs = Overlap.objects.filter(partnership=side.partnership, status=MATCH).filter(theirs_q).filter(mine_q)
+        qs = Overlap.objects.filter(partnership=side.partnership, status=MATCH)
+        qs = qs.filter(_in_lists(side.theirs, [s.account_list for s in self.their_lists]))
+        qs = qs.filter(_in_lists(side.mine, self.my_lists))
         qs = qs.filter(**{f"{side.theirs}_record__private": False})
         rec = f"{side.mine}_record__"
         if f.owner_email:
@@ -601,19 +643,22 @@ class OverlapListing:
         return max(0, sum(_visible_pair_counts(partnership_ids=pid, left_ids=left_ids, right_ids=right_ids,
                                                theirs=side.theirs).values()))
 
-    def _values(self, qs):
-        """The rows' columns as tuples, no model instances: a page reads 2 x 50 records and
-        building model objects for them costs more than the query itself."""
-        side = self.side
-        names = ["id", "score", "confirmed", "reasons"]
-        for prefix in (side.mine, side.theirs):
-            names += [f"{prefix}_record__{name}" for name in ROW_RECORD_FIELDS]
-        return qs.values_list(*names)
+    # A page is read in two plain queries: the overlaps (their columns only: the joins serve the
+    # filters), then the records of both sides by id. Selecting 30-odd record columns through
+    # joins costs more to compile than both queries cost to run.
+    _OVERLAP_COLUMNS = ("id", "score", "confirmed", "reasons", "left_record_id", "right_record_id")
 
-    def _row_of(self, values) -> dict:
-        n = len(ROW_RECORD_FIELDS)
-        overlap_id, score, confirmed, reasons = values[:4]
-        mine, theirs = _Record(values[4:4 + n]), _Record(values[4 + n:])
+    def _values(self, qs):
+        return qs.values_list(*self._OVERLAP_COLUMNS)
+
+    def _rows_of(self, overlaps: list[tuple]) -> list[dict]:
+        records = _records_by_id({o[4] for o in overlaps} | {o[5] for o in overlaps}, extra=bool(self.extra_columns))
+        mine_at = 4 if self.side.mine == "left" else 5
+        theirs_at = 9 - mine_at
+        return [self._row_of(o, records[o[mine_at]], records[o[theirs_at]]) for o in overlaps]
+
+    def _row_of(self, overlap: tuple, mine: _Record, theirs: _Record) -> dict:
+        overlap_id, score, confirmed, reasons = overlap[:4]
         partner = partner_view(theirs, self.their_lists, self._plans)
         my_view = my_record_view(mine)
         my_view["list_name"] = self._my_list_names.get(mine.account_list_id, "")
@@ -627,25 +672,17 @@ class OverlapListing:
         }
 
     def rows(self, offset: int, limit: int) -> list[dict]:
-        return [self._row_of(v) for v in self._values(self.queryset())[offset:offset + limit]]
+        return self._rows_of(list(self._values(self.queryset())[offset:offset + limit]))
 
     def iter_rows(self) -> Iterator[dict]:
-        for values in self._values(self.queryset()).iterator(chunk_size=2000):
-            yield self._row_of(values)
-
-
-class _Record:
-    """A record's ROW_RECORD_FIELDS (plus pk) read from a values_list row."""
-
-    __slots__ = ROW_RECORD_FIELDS
-
-    def __init__(self, values):
-        for name, value in zip(ROW_RECORD_FIELDS, values, strict=True):
-            setattr(self, name, value)
-
-    @property
-    def pk(self):
-        return self.id
+        batch = []
+        for overlap in self._values(self.queryset()).iterator(chunk_size=2000):
+            batch.append(overlap)
+            if len(batch) == 2000:
+                yield from self._rows_of(batch)
+                batch = []
+        if batch:
+            yield from self._rows_of(batch)
 
 
 def overlap_listing_for(*, org: Organization, partnership: Partnership, user, filters: OverlapFilters
