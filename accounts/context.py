@@ -18,7 +18,7 @@ def current_membership(request) -> Membership | None:
     membership = None
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        qs = Membership.objects.filter(user=user).select_related("organization", "user")
+        qs = Membership.objects.filter(user=user).select_related("organization")
         wanted = request.META.get(HEADER)
         if wanted is not None:
             if not str(wanted).isdigit():
@@ -33,5 +33,7 @@ def current_membership(request) -> Membership | None:
                 membership = qs.filter(organization_id=org_id).first()
             if membership is None:
                 membership = qs.order_by("organization__name", "organization_id").first()
+    if membership is not None:
+        membership.user = user  # already loaded: no second read of the user row
     request._current_membership = membership
     return membership

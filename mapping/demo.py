@@ -15,7 +15,7 @@ from accounts.models import Membership, Partnership, Role
 from mapping.models import AccountList, AccountRecord, SharingRule
 from mapping.services.imports import account_records_push
 from mapping.services.lists import account_list_create
-from mapping.services.sharing import account_records_set_private, sharing_rule_set
+from mapping.services.sharing import records_set_private, sharing_rule_set
 
 CORES = [
     "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne",
@@ -130,8 +130,8 @@ def extend_demo(*, orgs, stdout) -> None:
                 account_records_push(actor=manager.user, account_list=account_list, mode="replace", records=records)
                 private_list, how_many = PRIVATE.get(slug, ("", 0))
                 if name == private_list:
-                    crm_ids = sorted(account_list.records.values_list("crm_id", flat=True))[:how_many]
-                    account_records_set_private(actor=manager.user, account_list=account_list, crm_ids=crm_ids)
+                    ids = list(account_list.records.order_by("crm_id").values_list("pk", flat=True)[:how_many])
+                    records_set_private(actor=manager.user, account_list=account_list, record_ids=ids, private=True)
             created += 1
     if created:
         stdout.write(f"Demo account lists: {created} created; matching runs for every partnership.")

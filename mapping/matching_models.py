@@ -104,7 +104,7 @@ class Overlap(models.Model):
         ]
         indexes = [
             models.Index(fields=["partnership", "left_list", "right_list", "status"], name="overlap_matrix"),
-            models.Index(fields=["partnership", "status", "-score"], name="overlap_by_score"),
+            models.Index(fields=["partnership", "status", "-score", "id"], name="overlap_by_score_id"),
             models.Index(fields=["left_record"], name="overlap_left_record"),
             models.Index(fields=["right_record"], name="overlap_right_record"),
         ]

@@ -13,7 +13,7 @@ from accounts.selectors import partnership_for
 from mapping import selectors_overlaps as overlaps
 from mapping.exports import csv_lines
 from mapping.selectors import account_list_for
-from mapping.services.sharing import sharing_rule_set
+from mapping.services.sharing import records_set_private, sharing_rule_set
 from mapping.sharing_models import SHAREABLE_FIELDS, SharingLevel
 from prm.common.api import OrgAPIView, parse
 
@@ -417,3 +417,26 @@ class EcosystemExportApi(OrgAPIView):
     def get(self, request):
         rows = overlaps.ecosystem_for(org=self.org, sort=request.query_params.get("sort", "-total")[:60])
         return csv_response(overlaps.ecosystem_csv_rows(rows), "ecosystem.csv")
+
+
+# ---------------------------------------------------------------- private records
+
+
+class PrivateRecordsIn(serializers.Serializer):
+    record_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+    private = serializers.BooleanField()
+
+
+class PrivateRecordsOut(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="Records whose flag changed (the others already had it).")
+
+
+class PrivateRecordsApi(OrgAPIView):
+    @extend_schema(request=PrivateRecordsIn, responses=PrivateRecordsOut)
+    def post(self, request, list_id: int):
+        """Mark records of one of my lists private (never shown to partners, not even in counts) or
+        shareable again. Needs Manage lists; all ids must belong to the list, or nothing changes."""
+        account_list = account_list_for(org=self.org, list_id=list_id)
+        data = parse(PrivateRecordsIn, request.data)
+        changed = records_set_private(actor=request.user, account_list=account_list, **data)
+        return Response({"changed": changed})

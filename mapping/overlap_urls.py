@@ -20,6 +20,7 @@ api_urlpatterns = [
          name="api-my-white-space-export"),
     path("accounts/<int:record_id>/partners/", overlap_apis.Account360Api.as_view(), name="api-account-360"),
     path("ecosystem/", overlap_apis.EcosystemApi.as_view(), name="api-ecosystem"),
+    path("lists/<int:list_id>/private-records/", overlap_apis.PrivateRecordsApi.as_view(), name="api-private-records"),
     path("ecosystem/export.csv", overlap_apis.EcosystemExportApi.as_view(), name="api-ecosystem-export"),
 ]
 
@@ -34,5 +35,6 @@ portal_urlpatterns = [
     path(P + "mapping/my-white-space/export.csv", overlap_views.my_white_space_export, name="my_white_space_export"),
     path("mapping/accounts/<int:record_id>/", overlap_views.account_360, name="account_360"),
     path("mapping/ecosystem/", overlap_views.ecosystem, name="ecosystem"),
+    path("lists/<int:list_id>/records/<int:record_id>/private/", overlap_views.record_private, name="record_private"),
     path("mapping/ecosystem/export.csv", overlap_views.ecosystem_export, name="ecosystem_export"),
 ]

@@ -1,10 +1,13 @@
 """Portal pages of account mapping: the overlap matrix, overlap and white-space lists, sharing
 rules, account 360 and the ecosystem. Views only translate; the rules live in the selectors."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
 from accounts.roles import Capability, role_can
@@ -13,7 +16,7 @@ from mapping import selectors_overlaps as overlaps
 from mapping.overlap_apis import csv_response
 from mapping.overlap_forms import OverlapFilterForm, SharingRuleForm
 from mapping.selectors import account_list_for, account_lists_of
-from mapping.services.sharing import sharing_rule_set
+from mapping.services.sharing import records_set_private, sharing_rule_set
 from mapping.sharing_models import SHAREABLE_FIELD_LABELS, SharingLevel
 from prm.common.errors import ApplicationError, ValidationFailed
 from prm.common.portal import apply_error_to_form, portal_view
@@ -246,3 +249,19 @@ def ecosystem(request):
 def ecosystem_export(request):
     rows = overlaps.ecosystem_for(org=request.org, sort=request.GET.get("sort", "-total")[:60])
     return csv_response(overlaps.ecosystem_csv_rows(rows), "ecosystem.csv")
+
+
+@portal_view
+@require_POST
+def record_private(request, list_id: int, record_id: int):
+    """Mark one record of my list private (never shown to partners) or shareable again."""
+    account_list = account_list_for(org=request.org, list_id=list_id)
+    private = request.POST.get("private")
+    if private not in ("1", "0"):
+        raise ValidationFailed("Choose private or shareable.")
+    records_set_private(actor=request.user, account_list=account_list, record_ids=[record_id], private=private == "1")
+    messages.success(request, "The account is now private: no partner sees it, not even in counts."
+                     if private == "1" else "The account is shareable again under your sharing rules.")
+    query = {k: v for k, v in (("page", request.POST.get("page", "")), ("q", request.POST.get("q", ""))) if v}
+    url = reverse("lists:detail", args=[account_list.pk])
+    return redirect(f"{url}?{urlencode(query)}" if query else url)

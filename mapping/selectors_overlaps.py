@@ -14,14 +14,16 @@ different companies, and showing them would show a record that does not overlap.
 
 Rules are read at every call (nothing shared is cached): a change is honoured by the next request.
 Counts of base-list pairs come from OverlapTally on PostgreSQL (kept by triggers in the writer's
-transaction), minus the private records of the other side, counted live through a partial index.
+transaction, with the overlaps of private records counted apart), so a count is one indexed read.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -39,6 +41,13 @@ from mapping.sharing_models import (
 from prm.common.errors import NotFound, PermissionDeniedError, ValidationFailed
 
 MATCH = Overlap.Status.MATCH
+# What the views read of a list (not its mapping, import job or other baggage).
+LIST_FIELDS = ("id", "organization_id", "kind", "name", "record_count", "base_list_id", "filters")
+
+
+# Record fields read by my_record_view, partner_view and _record_in (segment filters).
+ROW_RECORD_FIELDS = ("id", "account_list_id", "name", "domain", "domain_norm", "country", "country_norm", "region", "city",
+                     "industry", "owner_name", "owner_email", "stage", "crm_id", "private", "extra")
 POPULATIONS = (AccountList.Kind.CUSTOMERS, AccountList.Kind.PROSPECTS, AccountList.Kind.OPPORTUNITIES)
 
 # The ready views of account mapping ("quick wins"): my population x the partner's population.
@@ -138,9 +147,56 @@ def partner_lists_for(*, org: Organization, partnership: Partnership, at_least: 
             partnership=partnership, account_list__organization=side.other, level__in=levels_at_least(at_least)
         )
         .select_related("account_list")
+        .only("level", "fields", "extra_fields", "account_list_id", *[f"account_list__{f}" for f in LIST_FIELDS])
         .order_by("account_list__kind", "account_list__name", "account_list_id")
     )
     return [_shared(rule) for rule in rules]
+
+
+def lists_in_view(*, org: Organization, partnership: Partnership, at_least: str = SharingLevel.COUNTS
+                  ) -> tuple[list[AccountList], list[SharedList]]:
+    """My lists, and the partner's lists shared with me at `at_least` or more, in one query (the
+    pages that show overlaps read both on every request). An ended partnership shares nothing."""
+    side = side_of(org=org, partnership=partnership)
+    levels = levels_at_least(at_least) if side.active else []
+    level_marks = ", ".join(["%s"] * len(levels)) or "NULL"
+    table, rules = AccountList._meta.db_table, SharingRule._meta.db_table
+    sql = (
+        f"SELECT l.id, l.organization_id, l.kind, l.name, l.record_count, l.base_list_id, l.filters, "
+        f"r.level, r.fields, r.extra_fields FROM {table} l "
+        f"LEFT JOIN {rules} r ON r.account_list_id = l.id AND r.partnership_id = %s "
+        f"WHERE l.organization_id = %s OR (l.organization_id = %s AND r.level IN ({level_marks}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [partnership.pk, org.pk, side.other.pk, *levels])
+        rows = cursor.fetchall()
+    mine, theirs = [], []
+    for list_id, org_id, kind, name, record_count, base_list_id, filters, level, fields, extra_fields in rows:
+        account_list = AccountList(id=list_id, organization_id=org_id, kind=kind, name=name,
+                                   record_count=record_count, base_list_id=base_list_id, filters=_json(filters))
+        if org_id == org.pk:
+            mine.append(account_list)
+        else:
+            rule = SharingRule(account_list=account_list, level=level, fields=_json(fields) or [],
+                               extra_fields=_json(extra_fields) or [])
+            theirs.append(_shared(rule))
+    mine.sort(key=lambda lst: (lst.name, lst.pk))
+    theirs.sort(key=lambda s: (s.account_list.kind, s.account_list.name, s.account_list.pk))
+    return mine, theirs
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def partner_record_visible(*, org: Organization, partnership: Partnership, record_id) -> bool:
+    """Whether one of the partner's records is shown to org at record level: not private, and in
+    a list the partner shares with org at "overlapping accounts" or more."""
+    _mine, shared = lists_in_view(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
+    if not shared:
+        return False
+    record = AccountRecord.objects.filter(pk=record_id, private=False).first()
+    return record is not None and any(_record_in(record, s.account_list) for s in shared)
 
 
 def partner_list_for(*, org: Organization, partnership: Partnership, list_id, at_least: str) -> SharedList:
@@ -206,6 +262,15 @@ def _in_list(side_prefix: str, account_list: AccountList) -> Q:
     return q
 
 
+def _in_lists(side_prefix: str, lists: list[AccountList]) -> Q:
+    """Overlaps whose record on side_prefix is in any of the lists: base lists in one IN."""
+    q = Q(**{f"{side_prefix}_list_id__in": [lst.pk for lst in lists if not lst.is_segment]})
+    for lst in lists:
+        if lst.is_segment:
+            q |= _in_list(side_prefix, lst)
+    return q
+
+
 def _record_in(record: AccountRecord, account_list: AccountList) -> bool:
     """Python twin of _in_list for one loaded record (decides which allow-lists apply to it)."""
     if record.account_list_id != _base_id(account_list):
@@ -226,21 +291,33 @@ def _record_in(record: AccountRecord, account_list: AccountList) -> bool:
 # ------------------------------------------------------------------------------ what is revealed
 
 
-def partner_view(record: AccountRecord, lists: list[SharedList]) -> dict:
+def partner_view(record: AccountRecord, lists: list[SharedList], plans: dict | None = None) -> dict:
     """A partner record reduced to what its owner allows: the union of the allow-lists of the
-    shared lists that hold it (at "overlapping accounts" or more). Nothing else leaves here."""
-    holding = [s for s in lists if s.shows_records and _record_in(record, s.account_list)]
-    allowed = {f for s in holding for f in s.fields}
-    extra_allowed = [k for s in holding for k in s.extra_fields]
+    shared lists that hold it (at "overlapping accounts" or more). Nothing else leaves here.
+
+    `plans` (a dict the caller keeps for one set of lists) remembers, per account list, which
+    shared lists hold its records; only valid when none of `lists` is a segment (membership of a
+    segment depends on the record's values), which the caller checks."""
+    plan = plans.get(record.account_list_id) if plans is not None else None
+    if plan is None:
+        holding = [s for s in lists if s.shows_records and _record_in(record, s.account_list)]
+        allowed = {f for s in holding for f in s.fields}
+        plan = (
+            [{"id": s.id, "name": s.name, "kind": s.kind} for s in holding],
+            tuple(name for name in SHAREABLE_FIELDS if name in allowed),
+            tuple(dict.fromkeys(k for s in holding for k in s.extra_fields)),
+        )
+        if plans is not None:
+            plans[record.account_list_id] = plan
+    lists_out, allowed_fields, extra_allowed = plan
     extra = record.extra if isinstance(record.extra, dict) else {}
     fields = {}
-    for name in SHAREABLE_FIELDS:
-        if name in allowed:
-            fields[name] = (record.domain_norm or record.domain) if name == "domain" else getattr(record, name)
+    for name in allowed_fields:
+        fields[name] = (record.domain_norm or record.domain) if name == "domain" else getattr(record, name)
     return {
-        "lists": [{"id": s.id, "name": s.name, "kind": s.kind} for s in holding],
+        "lists": [dict(item) for item in lists_out],
         "fields": fields,
-        "extra": {k: str(extra[k]) for k in dict.fromkeys(extra_allowed) if k in extra},
+        "extra": {k: str(extra[k]) for k in extra_allowed if k in extra},
     }
 
 
@@ -256,8 +333,13 @@ _REASON_FIELDS = (
 
 
 def safe_reasons(reasons: str, allowed: set[str]) -> str:
+    return _safe_reasons(reasons or "", frozenset(allowed))
+
+
+@lru_cache(maxsize=8192)
+def _safe_reasons(reasons: str, allowed: frozenset) -> str:
     kept = []
-    for part in (reasons or "").split(";"):
+    for part in reasons.split(";"):
         part = part.strip()
         for prefix, needs in _REASON_FIELDS:
             if part.startswith(prefix):
@@ -292,36 +374,27 @@ def _use_tally() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _pair_counts(*, partnership_ids: list[int], left_ids: list[int], right_ids: list[int]) -> dict:
-    """Matched overlaps per (partnership, left list, right list): every record counted."""
+def _visible_pair_counts(*, partnership_ids: list[int], left_ids: list[int], right_ids: list[int], theirs: str
+                         ) -> dict:
+    """Matched overlaps per (partnership, left list, right list), leaving out those whose record on
+    `theirs` ("left"/"right") is private. PostgreSQL: one read of the tally (its triggers keep the
+    private counts too); elsewhere a live count."""
     if not (partnership_ids and left_ids and right_ids):
         return {}
     if _use_tally():
-        rows = OverlapTally.objects.filter(
-            partnership_id__in=partnership_ids, left_list_id__in=left_ids, right_list_id__in=right_ids
-        ).values_list("partnership_id", "left_list_id", "right_list_id", "matches")
-    else:
-        rows = (
-            Overlap.objects.filter(
-                partnership_id__in=partnership_ids, status=MATCH, left_list_id__in=left_ids, right_list_id__in=right_ids
+        assert theirs in ("left", "right")
+        with connection.cursor() as cursor:  # plain SQL: read on every matrix and list request
+            cursor.execute(
+                f"SELECT partnership_id, left_list_id, right_list_id, matches - {theirs}_private "
+                f"FROM {OverlapTally._meta.db_table} WHERE partnership_id = ANY(%s) AND left_list_id = ANY(%s) "
+                f"AND right_list_id = ANY(%s)",
+                [list(partnership_ids), list(left_ids), list(right_ids)],
             )
-            .values("partnership_id", "left_list_id", "right_list_id")
-            .annotate(n=Count("pk"))
-            .values_list("partnership_id", "left_list_id", "right_list_id", "n")
-        )
-    return {(p, left, right): n for p, left, right, n in rows}
-
-
-def _private_pair_counts(*, partnership_ids: list[int], theirs: str, their_base_ids: list[int],
-                         left_ids: list[int], right_ids: list[int]) -> dict:
-    """Matched overlaps whose record on `theirs` is private: to subtract from _pair_counts. The
-    redundant filter on the record's list lets PostgreSQL start from the partial index."""
-    if not (partnership_ids and left_ids and right_ids and their_base_ids):
-        return {}
+            return {(p, left, right): n for p, left, right, n in cursor.fetchall()}
     rows = (
         Overlap.objects.filter(
             partnership_id__in=partnership_ids, status=MATCH, left_list_id__in=left_ids, right_list_id__in=right_ids,
-            **{f"{theirs}_record__private": True, f"{theirs}_record__account_list_id__in": their_base_ids},
+            **{f"{theirs}_record__private": False},
         )
         .values("partnership_id", "left_list_id", "right_list_id")
         .annotate(n=Count("pk"))
@@ -334,10 +407,14 @@ def _list_sizes(lists: list[AccountList], *, exclude_private: bool) -> dict[int,
     """Records per list (a segment: its base list's records passing its filters)."""
     sizes = {lst.pk: lst.record_count for lst in lists if not lst.is_segment}
     if exclude_private and sizes:
-        private = dict(
-            AccountRecord.objects.filter(account_list_id__in=list(sizes), private=True)
-            .values("account_list_id").annotate(n=Count("pk")).values_list("account_list_id", "n")
-        )
+        ids = list(sizes)
+        with connection.cursor() as cursor:  # plain SQL: read on every matrix request
+            cursor.execute(
+                f"SELECT account_list_id, count(*) FROM {AccountRecord._meta.db_table} "
+                f"WHERE private AND account_list_id IN ({', '.join(['%s'] * len(ids))}) GROUP BY account_list_id",
+                ids,
+            )
+            private = dict(cursor.fetchall())
         sizes = {pk: max(0, n - private.get(pk, 0)) for pk, n in sizes.items()}
     segments = [lst for lst in lists if lst.is_segment]
     if segments:
@@ -391,8 +468,7 @@ def overlap_matrix_for(*, org: Organization, partnership: Partnership) -> Overla
     """My lists x the partner's lists shared with me (counts only or more): overlap counts and
     match rates. Their private records are not counted; mine are (they are mine)."""
     side = side_of(org=org, partnership=partnership)
-    mine = list(account_lists_of(org=org))
-    theirs = partner_lists_for(org=org, partnership=partnership)
+    mine, theirs = lists_in_view(org=org, partnership=partnership)
     my_sizes = _list_sizes(mine, exclude_private=False)
     their_sizes = _list_sizes([s.account_list for s in theirs], exclude_private=True)
     counts: dict[tuple[int, int], int] = {}
@@ -408,14 +484,11 @@ def overlap_matrix_for(*, org: Organization, partnership: Partnership) -> Overla
     # base x base: the tally, minus their private records
     if my_bases and their_bases:
         left_ids, right_ids = oriented([m.pk for m in my_bases], [t.pk for t in their_bases])
-        total = _pair_counts(partnership_ids=[partnership.pk], left_ids=left_ids, right_ids=right_ids)
-        private = _private_pair_counts(
-            partnership_ids=[partnership.pk], theirs=side.theirs, their_base_ids=[t.pk for t in their_bases],
-            left_ids=left_ids, right_ids=right_ids,
-        )
-        for (_p, left, right), n in total.items():
+        visible_counts = _visible_pair_counts(partnership_ids=[partnership.pk], left_ids=left_ids,
+                                              right_ids=right_ids, theirs=side.theirs)
+        for (_p, left, right), n in visible_counts.items():
             my_id, their_id = (left, right) if side.mine == "left" else (right, left)
-            counts[(my_id, their_id)] = n - private.get((_p, left, right), 0)
+            counts[(my_id, their_id)] = n
 
     visible = Overlap.objects.filter(partnership=partnership, status=MATCH, **{f"{side.theirs}_record__private": False})
     segment_counts = {f"s{s.pk}": Count("pk", filter=_in_list(side.mine, s)) for s in my_segments}
@@ -484,6 +557,43 @@ def _kind(value: str, field_name: str) -> str:
     return value
 
 
+class _Record:
+    """A record's ROW_RECORD_FIELDS (plus pk) read from a values_list row."""
+
+    __slots__ = ROW_RECORD_FIELDS
+
+    def __init__(self, values):
+        for name, value in zip(ROW_RECORD_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self):
+        return self.id
+
+
+def _records_by_id(ids: set[int], *, extra: bool) -> dict[int, _Record]:
+    """ROW_RECORD_FIELDS of the records with these ids, in one plain query (read for every page).
+    `extra` False: the extra fields are not read (no list in view shows any)."""
+    if not ids:
+        return {}
+    columns = [name for name in ROW_RECORD_FIELDS if name != "extra"] + (["extra"] if extra else [])
+    table = AccountRecord._meta.db_table
+    if connection.vendor == "postgresql":
+        where, params = "id = ANY(%s)", [list(ids)]
+    else:
+        where, params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", params)
+        rows = cursor.fetchall()
+    out = {}
+    for row in rows:
+        values = dict(zip(columns, row, strict=True))
+        values["extra"] = _json(values.get("extra")) or {}
+        values["private"] = bool(values["private"])
+        out[values["id"]] = _Record([values[name] for name in ROW_RECORD_FIELDS])
+    return out
+
+
 class OverlapListing:
     """The overlaps one organization may see at record level, filtered; lazy (count, a page, or
     every row for an export)."""
@@ -496,18 +606,16 @@ class OverlapListing:
         self.allowed_everywhere = set.intersection(*[set(s.fields) for s in their_lists]) if their_lists else set()
         self.columns = [f for f in SHAREABLE_FIELDS if any(f in s.fields for s in their_lists)]
         self.extra_columns = list(dict.fromkeys(k for s in their_lists for k in s.extra_fields))
+        # partner_view's per-list plans: only when no list in view is a segment
+        self._plans = None if any(s.account_list.is_segment for s in their_lists) else {}
 
     def queryset(self) -> QuerySet[Overlap]:
         side, f = self.side, self.filters
         if not self.their_lists or not self.my_lists:
             return Overlap.objects.none()
-        theirs_q = Q()
-        for shared in self.their_lists:
-            theirs_q |= _in_list(side.theirs, shared.account_list)
-        mine_q = Q()
-        for lst in self.my_lists:
-            mine_q |= _in_list(side.mine, lst)
-        qs = Overlap.objects.filter(partnership=side.partnership, status=MATCH).filter(theirs_q).filter(mine_q)
+        qs = Overlap.objects.filter(partnership=side.partnership, status=MATCH)
+        qs = qs.filter(_in_lists(side.theirs, [s.account_list for s in self.their_lists]))
+        qs = qs.filter(_in_lists(side.mine, self.my_lists))
         qs = qs.filter(**{f"{side.theirs}_record__private": False})
         rec = f"{side.mine}_record__"
         if f.owner_email:
@@ -542,37 +650,49 @@ class OverlapListing:
         my_ids = [lst.pk for lst in self.my_lists]
         left_ids, right_ids = (my_ids, their_ids) if side.mine == "left" else (their_ids, my_ids)
         pid = [side.partnership.pk]
-        total = sum(_pair_counts(partnership_ids=pid, left_ids=left_ids, right_ids=right_ids).values())
-        private = sum(_private_pair_counts(partnership_ids=pid, theirs=side.theirs, their_base_ids=their_ids,
-                                           left_ids=left_ids, right_ids=right_ids).values())
-        return max(0, total - private)
+        return max(0, sum(_visible_pair_counts(partnership_ids=pid, left_ids=left_ids, right_ids=right_ids,
+                                               theirs=side.theirs).values()))
 
-    def _select(self, qs):
-        side = self.side
-        return qs.select_related(f"{side.mine}_record", f"{side.theirs}_record")
+    # A page is read in two plain queries: the overlaps (their columns only: the joins serve the
+    # filters), then the records of both sides by id. Selecting 30-odd record columns through
+    # joins costs more to compile than both queries cost to run.
+    _OVERLAP_COLUMNS = ("id", "score", "confirmed", "reasons", "left_record_id", "right_record_id")
 
-    def _row(self, overlap: Overlap) -> dict:
-        side = self.side
-        mine = getattr(overlap, f"{side.mine}_record")
-        theirs = getattr(overlap, f"{side.theirs}_record")
-        partner = partner_view(theirs, self.their_lists)
+    def _values(self, qs):
+        return qs.values_list(*self._OVERLAP_COLUMNS)
+
+    def _rows_of(self, overlaps: list[tuple]) -> list[dict]:
+        records = _records_by_id({o[4] for o in overlaps} | {o[5] for o in overlaps}, extra=bool(self.extra_columns))
+        mine_at = 4 if self.side.mine == "left" else 5
+        theirs_at = 9 - mine_at
+        return [self._row_of(o, records[o[mine_at]], records[o[theirs_at]]) for o in overlaps]
+
+    def _row_of(self, overlap: tuple, mine: _Record, theirs: _Record) -> dict:
+        overlap_id, score, confirmed, reasons = overlap[:4]
+        partner = partner_view(theirs, self.their_lists, self._plans)
         my_view = my_record_view(mine)
         my_view["list_name"] = self._my_list_names.get(mine.account_list_id, "")
         return {
-            "id": overlap.pk,
-            "score": round(overlap.score, 3),
-            "confirmed": overlap.confirmed,
-            "reasons": safe_reasons(overlap.reasons, set(partner["fields"])),
+            "id": overlap_id,
+            "score": round(score, 3),
+            "confirmed": confirmed,
+            "reasons": safe_reasons(reasons, set(partner["fields"])),
             "mine": my_view,
             "partner": partner,
         }
 
     def rows(self, offset: int, limit: int) -> list[dict]:
-        return [self._row(o) for o in self._select(self.queryset())[offset:offset + limit]]
+        return self._rows_of(list(self._values(self.queryset())[offset:offset + limit]))
 
     def iter_rows(self) -> Iterator[dict]:
-        for overlap in self._select(self.queryset()).iterator(chunk_size=2000):
-            yield self._row(overlap)
+        batch = []
+        for overlap in self._values(self.queryset()).iterator(chunk_size=2000):
+            batch.append(overlap)
+            if len(batch) == 2000:
+                yield from self._rows_of(batch)
+                batch = []
+        if batch:
+            yield from self._rows_of(batch)
 
 
 def overlap_listing_for(*, org: Organization, partnership: Partnership, user, filters: OverlapFilters
@@ -587,9 +707,7 @@ def overlap_listing_for(*, org: Organization, partnership: Partnership, user, fi
             raise ValidationFailed(f"Unknown view {filters.view!r}.", extra={"view": [f"Use {', '.join(QUICK_WINS)}."]})
         filters.my_kind, filters.their_kind = QUICK_WINS[filters.view][:2]
     my_kind, their_kind = _kind(filters.my_kind, "my_kind"), _kind(filters.their_kind, "their_kind")
-    shared = partner_lists_for(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
-
-    mine = list(account_lists_of(org=org))
+    mine, shared = lists_in_view(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
     if filters.my_list_id is not None:
         mine = [lst for lst in mine if lst.pk == filters.my_list_id]
         if not mine:
@@ -789,15 +907,14 @@ def ecosystem_for(*, org: Organization, sort: str = "-total") -> list[dict]:
         left_ids, right_ids = (my_ids, their_ids) if mine_side == "left" else (their_ids, my_ids)
         theirs = "right" if mine_side == "left" else "left"
         pids = [p.pk for p in group]
-        total = _pair_counts(partnership_ids=pids, left_ids=left_ids, right_ids=right_ids)
-        private = _private_pair_counts(partnership_ids=pids, theirs=theirs, their_base_ids=their_ids,
-                                       left_ids=left_ids, right_ids=right_ids)
-        for (pid, left, right), n in total.items():
+        visible_counts = _visible_pair_counts(partnership_ids=pids, left_ids=left_ids, right_ids=right_ids,
+                                              theirs=theirs)
+        for (pid, left, right), n in visible_counts.items():
             my_id, their_id = (left, right) if mine_side == "left" else (right, left)
             if their_id not in their_lists[pid]:
                 continue  # that list of theirs is not shared with me
             key = f"{my_lists[my_id]}__{their_lists[pid][their_id]}"
-            counts[pid][key] += max(0, n - private.get((pid, left, right), 0))
+            counts[pid][key] += max(0, n)
     rows = []
     for p in partnerships:
         other = p.other(org)

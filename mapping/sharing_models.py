@@ -108,6 +108,10 @@ class OverlapTally(models.Model):
     left_list_id = models.BigIntegerField()
     right_list_id = models.BigIntegerField()
     matches = models.BigIntegerField(default=0)
+    # Of those, the overlaps whose left / right record is private (also kept by the triggers, and
+    # by a trigger on the records' private flag): a side's view subtracts the other side's.
+    left_private = models.BigIntegerField(default=0)
+    right_private = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

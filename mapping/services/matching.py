@@ -565,6 +565,14 @@ def match_decision_record(
     right = AccountRecord.objects.filter(pk=right_record_id, account_list__organization_id=partnership.partner_id)
     if not (left.exists() and right.exists()):
         raise NotFound("Pair not found.")
+    # The partner's record must be one the caller may see (a list shared at "overlapping accounts"
+    # or more, not private): else the answer would tell which ids the partner holds, and a
+    # confirmed made-up pair would show the caller a record the partner never showed.
+    from mapping.selectors_overlaps import partner_record_visible
+
+    theirs_id = right_record_id if partnership.initiator_id == org.pk else left_record_id
+    if not partner_record_visible(org=org, partnership=partnership, record_id=theirs_id):
+        raise NotFound("Pair not found.")
     with transaction.atomic():
         row, _ = MatchDecision.objects.update_or_create(
             partnership=partnership, left_record_id=left_record_id, right_record_id=right_record_id,

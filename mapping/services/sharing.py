@@ -2,7 +2,6 @@
 before, after); reads apply the rules at every request, so a change is honoured by the very next one."""
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import Partnership
 from accounts.roles import Capability
@@ -107,16 +106,33 @@ def sharing_rule_set(
     return rule
 
 
+MAX_PRIVATE_BATCH = 10_000
+
+
 @transaction.atomic
-def account_records_set_private(*, actor, account_list: AccountList, crm_ids: list[str], private: bool = True) -> int:
-    """Mark records of one of the owner's lists private (never shown to any partner, whatever the
-    rules) or shared again; found by CRM id. Returns how many records changed."""
+def records_set_private(*, actor, account_list: AccountList, record_ids, private: bool) -> int:
+    """Mark records of one of my lists private (never shown to any partner, not even counted) or
+    shareable again. Needs Manage lists. Every id must be a record of that list, or nothing changes.
+    Returns how many records changed. PostgreSQL moves their overlaps between the tally's visible
+    and private counts in the same transaction (trigger, migration 0006)."""
     require_capability(actor=actor, org=account_list.organization, capability=Capability.MANAGE_LISTS)
-    if not isinstance(crm_ids, list | tuple) or not all(isinstance(c, str) for c in crm_ids):
-        raise ValidationFailed("CRM ids must be a list of texts.", extra={"crm_ids": ["A list of texts."]})
-    list_id = account_list.base_list_id if account_list.is_segment else account_list.pk  # a segment's records
-    return (
-        AccountRecord.objects.filter(account_list_id=list_id, crm_id__in=[c for c in crm_ids if c])
-        .exclude(private=private)
-        .update(private=private, updated_at=timezone.now())
-    )
+    if account_list.is_segment:
+        raise ValidationFailed("A segment holds no records of its own; mark them in its base list.")
+    if not isinstance(private, bool):
+        raise ValidationFailed("private must be true or false.", extra={"private": ["A boolean."]})
+    if not isinstance(record_ids, list | tuple) or not record_ids:
+        raise ValidationFailed("Give the ids of the records to change.", extra={"record_ids": ["A non-empty list."]})
+    if len(record_ids) > MAX_PRIVATE_BATCH:
+        raise ValidationFailed(f"At most {MAX_PRIVATE_BATCH} records at a time.",
+                               extra={"record_ids": [f"{MAX_PRIVATE_BATCH} at most."]})
+    try:
+        ids = {int(i) for i in record_ids if not isinstance(i, bool)}
+    except (TypeError, ValueError):
+        raise ValidationFailed("Record ids must be integers.", extra={"record_ids": ["Integers."]}) from None
+    if len(ids) != len(set(map(str, record_ids))):
+        raise ValidationFailed("Record ids must be integers.", extra={"record_ids": ["Integers."]})
+    records = AccountRecord.objects.filter(account_list=account_list, pk__in=ids)
+    found = set(records.values_list("pk", flat=True))
+    if found != ids:
+        raise NotFound(f"Records not found in this list: {', '.join(str(i) for i in sorted(ids - found)[:20])}.")
+    return records.exclude(private=private).update(private=private)

@@ -85,3 +85,13 @@ def lists(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         account_records_push(actor=world.partner, account_list=theirs, records=records_of(right, "R"), mode="replace")
     return mine, theirs, left, right, truth
+
+
+def share_both_ways(world, mine, theirs) -> None:
+    """Each side shows the other its list at "overlapping accounts": reviewers may decide pairs."""
+    from mapping.services.sharing import sharing_rule_set
+
+    sharing_rule_set(actor=world.owner, partnership=world.partnership, account_list=mine, level="overlaps",
+                     fields=["name", "domain"])
+    sharing_rule_set(actor=world.partner, partnership=world.partnership, account_list=theirs, level="overlaps",
+                     fields=["name", "domain"])

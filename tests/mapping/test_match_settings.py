@@ -4,8 +4,10 @@ import pytest
 
 from accounts.models import Role
 from mapping.models import AccountRecord, MatchDecision, MatchRun, MatchSettings, Overlap
+from mapping.services.sharing import sharing_rule_set
 from tests.conftest import assert_no_leak
 from tests.factories import member
+from tests.mapping.conftest import share_both_ways
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +52,10 @@ def test_settings_outsider_and_roles(world, lists):
 
 
 def _decide(world, n_confirm, n_reject, django_capture_on_commit_callbacks):
+    from mapping.models import AccountList
+
+    share_both_ways(world, AccountList.objects.get(organization=world.owner_org),
+                    AccountList.objects.get(organization=world.partner_org))
     matches = list(Overlap.objects.filter(partnership=world.partnership, status="match")[: n_confirm + n_reject])
     url = f"/api/partnerships/{world.partnership.pk}/match-decisions/"
     for i, overlap in enumerate(matches):
@@ -94,4 +100,19 @@ def test_decision_api_refuses_foreign_records(world, lists):
     outsider = world.api(world.outsider).post(url, {"left_record": a.pk, "right_record": b.pk,
                                                     "decision": "confirmed"}, format="json")
     assert outsider.status_code == 404
+    # the partner's record in a list it does not share at record level: the same 404 as an
+    # unknown id (no oracle of its ids), and no made-up pair that would then show it to me
+    assert world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "confirmed"},
+                                       format="json").status_code == 404
+    sharing_rule_set(actor=world.partner, partnership=world.partnership, account_list=theirs, level="counts")
+    assert world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "confirmed"},
+                                       format="json").status_code == 404
+    sharing_rule_set(actor=world.partner, partnership=world.partnership, account_list=theirs, level="overlaps",
+                     fields=["name"])
+    AccountRecord.objects.filter(pk=b.pk).update(private=True)
+    assert world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "confirmed"},
+                                       format="json").status_code == 404
     assert not MatchDecision.objects.exists()
+    AccountRecord.objects.filter(pk=b.pk).update(private=False)
+    assert world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "confirmed"},
+                                       format="json").status_code == 201

@@ -19,7 +19,7 @@ from mapping.services.matching import (
 )
 from tests.conftest import assert_no_leak
 from tests.factories import member
-from tests.mapping.conftest import records_of
+from tests.mapping.conftest import records_of, share_both_ways
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +74,7 @@ def test_incremental_run_equals_full_rerun(world, lists, django_capture_on_commi
 
 
 def test_reviewed_pairs_win_over_the_engine_in_later_runs(world, lists, django_capture_on_commit_callbacks):
+    share_both_ways(world, *lists[:2])
     overlap = Overlap.objects.filter(partnership=world.partnership, status="match").first()
     with django_capture_on_commit_callbacks(execute=True):
         match_decision_record(
@@ -104,6 +105,7 @@ def test_reviewed_pairs_win_over_the_engine_in_later_runs(world, lists, django_c
 
 def test_decisions_need_the_right_role_and_a_real_pair(world, lists):
     mine, theirs, *_ = lists
+    share_both_ways(world, mine, theirs)
     a = AccountRecord.objects.filter(account_list=mine).first()
     b = AccountRecord.objects.filter(account_list=theirs).first()
     from prm.common.errors import NotFound, PermissionDeniedError
