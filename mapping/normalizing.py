@@ -27,7 +27,6 @@ def _scalar(func):
 _NORMALIZE_NAME = _scalar(nz.normalize_name)
 _REGISTRABLE_DOMAIN = _scalar(nz.registrable_domain)
 _DOMAIN_STEM = _scalar(nz.domain_stem)
-_EMAIL_DOMAIN = _scalar(nz.email_domain)
 _NORMALIZE_POSTAL = _scalar(nz.normalize_postal_code)
 # Few distinct values: keep their caches across batches.
 _COUNTRY_CODE = nz.country_code
@@ -49,13 +48,18 @@ def _mapped(values: list[str], func) -> list[str]:
 def normalized_columns(raw: tuple[list[str], ...]) -> list[list[str]]:
     """RAW_INPUTS columns -> NORM_COLUMNS columns, each distinct value normalized once, with the
     rules of mapping.engine.prepare (domain from the website, else the domain column; the stem
-    from the domain, else the owner's e-mail domain)."""
-    names, websites, domains, emails, countries, regions, cities, postals = raw
+    from the domain).
+
+    No e-mail domain: the only e-mail a record carries is its owner's, and the owner is the list
+    owner's own rep (pm@vendor.example), whose domain says nothing about the account. Taken as the
+    account's domain it gave every record without a website the list owner's stem, which the
+    cross passes then matched to the partner's record of the list owner itself."""
+    names, websites, domains, _owner_emails, countries, regions, cities, postals = raw
     website_domains = _mapped(websites, _REGISTRABLE_DOMAIN)
     domain_domains = _mapped(domains, _REGISTRABLE_DOMAIN)
     domain_norm = [w or d for w, d in zip(website_domains, domain_domains, strict=True)]
-    email_norm = _mapped(emails, _EMAIL_DOMAIN)
-    stems = _mapped([d or e for d, e in zip(domain_norm, email_norm, strict=True)], _DOMAIN_STEM)
+    email_norm = [""] * len(domain_norm)
+    stems = _mapped(domain_norm, _DOMAIN_STEM)
     columns = [
         _mapped(names, _NORMALIZE_NAME),
         domain_norm,

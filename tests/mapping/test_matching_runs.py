@@ -235,3 +235,30 @@ def test_a_stale_chord_does_not_finish_a_newer_attempt(world, lists):
     assert match_run_finish(run_id=run.pk, attempt=1) == "stale"
     run.refresh_from_db()
     assert run.status == MatchRun.Status.RUNNING
+
+
+def test_an_owners_e_mail_is_not_the_accounts_domain(world, django_capture_on_commit_callbacks):
+    """Accounts without a website keep no stem from their owner's e-mail (the list owner's own
+    rep): before, every such account got the list owner's stem and matched the partner's record
+    of the list owner itself."""
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
+        theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
+    owner_domain = "northwind.example"
+    with django_capture_on_commit_callbacks(execute=True):
+        account_records_push(actor=world.owner, account_list=mine, mode="replace", records=[
+            {"name": "Globex Holdings", "country": "DE", "crm_id": "L1", "owner_email": f"rep@{owner_domain}"},
+            {"name": "Initech", "country": "US", "crm_id": "L2", "owner_email": f"rep@{owner_domain}"},
+        ])
+    with django_capture_on_commit_callbacks(execute=True):
+        account_records_push(actor=world.partner, account_list=theirs, mode="replace", records=[
+            # the partner lists the list owner itself as a customer: the classic case
+            {"name": "Northwind", "website": f"https://{owner_domain}", "country": "DE", "crm_id": "R1"},
+            {"name": "Initech", "country": "US", "crm_id": "R2", "owner_email": "rep@partner.example"},
+        ])
+    stored = AccountRecord.objects.filter(account_list=mine)
+    assert set(stored.values_list("stem", "email_domain_norm")) == {("", "")}
+    pairs = set(Overlap.objects.filter(partnership=world.partnership).values_list(
+        "left_record__crm_id", "right_record__crm_id"))
+    assert ("L1", "R1") not in pairs and ("L2", "R1") not in pairs
+    assert ("L2", "R2") in pairs  # the real match still found, by name and country

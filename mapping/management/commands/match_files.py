@@ -22,8 +22,8 @@ from prm.common.errors import ApplicationError
 # Engine input column <- record field from the header recognizer.
 _ENGINE_FIELDS = {
     "name": "name", "website": "website", "domain": "domain", "country": "country", "region": "region",
-    "city": "city", "postal_code": "postal_code", "crm_id": "crm_id", "owner_email": "email",
-}
+    "city": "city", "postal_code": "postal_code", "crm_id": "crm_id",
+}  # not the owner's e-mail: the list owner's rep, not the account (see mapping.normalizing)
 _ID_HEADERS = {"id", "record id", "account id", "company id", "organization id", "crm id", "accountid"}
 
 
