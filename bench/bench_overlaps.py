@@ -5,10 +5,12 @@
 1. (once; --rebuild to redo) a vendor and 10 partners, 10 partnerships, 1,220,000 account records
    (0.5% private) and 1,000,000 matched overlaps (100,000 per partnership over 3x3 list pairs),
    every partner list shared with the vendor at "overlapping accounts" (name, domain);
-2. gunicorn on loopback (--workers, default 4 sync workers, persistent DB connections);
+2. gunicorn on loopback (--workers, default 2 sync workers, persistent DB connections);
 3. wrk, 20 connections, --seconds each (default 20), as the vendor's partner manager over the
    API (token), rotating over the 10 partnerships: the overlap matrix, then the first page of the
    overlap list; then the partner's side of one partnership. Prints p50/p90/p95/p99 and req/s.
+   First, as a reference, the smallest authenticated endpoint (/api/organizations/: token and
+   membership reads, one list): the floor of the stack under the same load.
 
 Needs `wrk` (apt-get install -y wrk). The database must be a dedicated one: --rebuild drops it.
 """
@@ -172,7 +174,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)  # on 2 cores: fewer processes, less contention
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -210,6 +212,7 @@ def main() -> None:
         warm = [f"/api/partnerships/{p}/overlap-matrix/" for p in partnerships]
         run_wrk(warm, token, vendor.pk, 3, args.connections)  # warm-up: connections, caches
         scenarios = [
+            ("reference: /api/organizations/ (2 queries)", ["/api/organizations/"], token, vendor.pk),
             ("overlap matrix (vendor, 10 partnerships)", warm, token, vendor.pk),
             ("overlap list, first page (vendor)", [f"/api/partnerships/{p}/overlaps/" for p in partnerships],
              token, vendor.pk),

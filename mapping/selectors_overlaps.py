@@ -682,7 +682,40 @@ class OverlapListing:
         }
 
     def rows(self, offset: int, limit: int) -> list[dict]:
-        return self._rows_of(list(self._values(self.queryset())[offset:offset + limit]))
+        page = self._plain_page(offset, limit)
+        if page is None:
+            page = list(self._values(self.queryset())[offset:offset + limit])
+        return self._rows_of(page)
+
+    def _plain_page(self, offset: int, limit: int) -> list[tuple] | None:
+        """The page in one plain query when the listing is the common one (base lists, ordered by
+        score, no filter on records but the score): what queryset() would select, without its
+        compiling. None: use queryset()."""
+        f, side = self.filters, self.side
+        if (f.sort not in ("-score", "score") or f.owner_email or f.mine_only or f.region or f.industry or f.search
+                or not self.their_lists or not self.my_lists
+                or any(s.account_list.is_segment for s in self.their_lists)
+                or any(lst.is_segment for lst in self.my_lists)):
+            return None
+        their_ids, my_ids = [s.id for s in self.their_lists], [lst.pk for lst in self.my_lists]
+        marks = lambda ids: ", ".join(["%s"] * len(ids))  # noqa: E731
+        sql = (
+            f"SELECT o.id, o.score, o.confirmed, o.reasons, o.left_record_id, o.right_record_id "
+            f"FROM {Overlap._meta.db_table} o JOIN {AccountRecord._meta.db_table} t ON t.id = o.{side.theirs}_record_id "
+            f"WHERE o.partnership_id = %s AND o.status = %s AND o.{side.theirs}_list_id IN ({marks(their_ids)}) "
+            f"AND o.{side.mine}_list_id IN ({marks(my_ids)}) AND NOT t.private"
+        )
+        params = [side.partnership.pk, MATCH, *their_ids, *my_ids]
+        if f.min_score is not None:
+            sql += " AND o.score >= %s"
+            params.append(f.min_score)
+        direction = "DESC" if f.sort == "-score" else "ASC"
+        sql += f" ORDER BY o.score {direction}, o.id ASC LIMIT %s OFFSET %s"
+        params += [limit, offset]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [(i, score, bool(confirmed), reasons, left, right)
+                    for i, score, confirmed, reasons, left, right in cursor.fetchall()]
 
     def iter_rows(self) -> Iterator[dict]:
         batch = []

@@ -511,3 +511,36 @@ def test_tally_follows_real_match_runs(world, django_capture_on_commit_callbacks
         counted = dict(Overlap.objects.filter(status="match").values_list("left_list_id", "right_list_id")
                        .annotate(n=Count("pk")).values_list("left_list_id", "n"))
         assert tally == {(mine.pk, theirs.pk): counted[mine.pk]}
+
+
+def test_the_plain_first_page_equals_the_querysets_page(m):
+    """rows() reads common pages in one plain query: the same rows as queryset() would give,
+    ties on the score included, private records of theirs left out, either side."""
+    from mapping.selectors_overlaps import OverlapFilters, overlap_listing_for
+
+    w = m.w
+    share(w.partner, w.partnership, m.pc, "overlaps", fields=["name"])
+    share(w.partner, w.partnership, m.pp, "overlaps", fields=["name", "region"])
+    share(w.owner, w.partnership, m.oc, "overlaps", fields=["name"])
+    share(w.owner, w.partnership, m.op, "overlaps", fields=["name"])
+    for i in range(24):
+        a = make_record(m.oc if i % 3 else m.op, f"Tie {i}")
+        b = make_record(m.pc if i % 2 else m.pp, f"PARTNERNAME Tie {i}", private=(i % 7 == 0))
+        link(w.partnership, a, b, score=(0.6, 0.8, 0.9)[i % 3])
+    checked = 0
+    for org, user in ((w.owner_org, w.owner), (w.partner_org, w.partner)):
+        for sort in ("-score", "score"):
+            for min_score in (None, 0.75):
+                for view in ("", "shared-customers", "intros"):
+                    filters = OverlapFilters(sort=sort, min_score=min_score, view=view)
+                    listing = overlap_listing_for(org=org, partnership=w.partnership, user=user, filters=filters)
+                    for offset, limit in ((0, 50), (0, 5), (5, 7), (40, 10)):
+                        plain = listing._plain_page(offset, limit)
+                        assert plain is not None
+                        expected = list(listing._values(listing.queryset())[offset:offset + limit])
+                        assert plain == expected, (org, sort, min_score, view, offset)
+                        checked += len(plain)
+    assert checked > 100
+    searched = overlap_listing_for(org=w.owner_org, partnership=w.partnership, user=w.owner,
+                                   filters=OverlapFilters(search="Tie"))
+    assert searched._plain_page(0, 50) is None  # filters on records: the queryset's way
