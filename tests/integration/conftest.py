@@ -70,7 +70,7 @@ def worker(transactional_db, settings):
     from prm.celery import app
 
     broker = settings.CELERY_BROKER_URL
-    require_service("Celery broker", bool(broker), "set CELERY_BROKER_URL")
+    require_service("Celery broker", not broker.startswith("memory://"), "set CELERY_BROKER_URL")
     require_service("Redis broker", broker.startswith("redis") and _broker_reachable(broker), broker)
     require_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL")
     queue = f"test-{uuid.uuid4().hex[:8]}"  # our own queue: no other worker takes our messages
