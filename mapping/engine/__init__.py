@@ -1,14 +1,18 @@
 """Partner account-mapping engine: two account lists in, scored one-to-one pairs with reasons out.
 
 Pure Python on numpy + pandas + rapidfuzz (blocking and comparison follow recordlinkage's Block /
-SortedNeighbourhood / Compare semantics, on integer codes); imports nothing from Django.
+SortedNeighbourhood / Compare semantics, on integer codes); imports nothing from Django. The same
+passes and features are recordlinkage components in `rl.py` (EnginePasses for recordlinkage.Index,
+EngineFeatures for recordlinkage.Compare), and recordlinkage's classifiers fit the scoring model
+(`learn.py`).
 
 Input frames
 ------------
 Two pandas DataFrames (left = one organization's list, right = the partner's), indexed by record id
 (int or str, unique per frame).  Raw columns, all optional and possibly blank:
 
-    name, website, domain, email (owner e-mail), country, region, city, postal_code, crm_id
+    name, website, domain, email (a contact e-mail at the account, not its owner's), country, region,
+    city, postal_code, crm_id
 
 `prepare(df)` adds the normalized columns below (str, '' when unknown).  A frame that already holds all
 of them (the Django side stores them on each record at import time) is used as is.
