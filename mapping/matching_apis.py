@@ -62,6 +62,9 @@ class MatchSettingsOut(serializers.Serializer):
     trained_model = serializers.BooleanField()
     trained_on = serializers.IntegerField(help_text="Labelled pairs behind the model (0 when trained without labels).")
     trained_at = serializers.DateTimeField(allow_null=True)
+    training = serializers.CharField(help_text="'' (idle), queued, running or failed: training runs on a worker.")
+    training_method = serializers.CharField(allow_blank=True)
+    training_error = serializers.CharField(allow_blank=True, help_text="Why the last training failed.")
 
 
 class MatchSettingsIn(serializers.Serializer):
@@ -83,6 +86,9 @@ def _settings_out(partnership) -> dict:
         "trained_model": bool(own and own.model),
         "trained_on": own.trained_on if own else 0,
         "trained_at": own.trained_at if own else None,
+        "training": own.training if own else "",
+        "training_method": own.training_method if own else "",
+        "training_error": own.training_error if own else "",
     }).data
 
 
@@ -119,14 +125,15 @@ class MatchModelTrainIn(serializers.Serializer):
 class MatchModelTrainApi(OrgAPIView):
     """Train the scoring model of this partnership; a full re-match follows."""
 
-    @extend_schema(request=MatchModelTrainIn, responses=MatchSettingsOut)
+    @extend_schema(request=MatchModelTrainIn, responses={202: MatchSettingsOut})
     def post(self, request, partnership_id: int):
+        """Queue the training (it runs on a worker; `training` in the settings tells how it goes)."""
         from mapping.services.matching import match_model_train
 
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(MatchModelTrainIn, request.data)
         match_model_train(actor=request.user, org=self.org, partnership=partnership, **data)
-        return Response(_settings_out(partnership))
+        return Response(_settings_out(partnership), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={204: None})
     def delete(self, request, partnership_id: int):

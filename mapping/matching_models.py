@@ -199,6 +199,11 @@ class MatchSettings(models.Model):
     model = models.BinaryField(null=True, blank=True)  # pickled engine ScoringModel
     trained_on = models.PositiveIntegerField(default=0)  # labelled pairs behind the model
     trained_at = models.DateTimeField(null=True, blank=True)
+    # Training runs on a worker: requested here, fitted by mapping.tasks.train_match_model.
+    training = models.CharField(max_length=10, blank=True, default="")  # "", queued, running, failed
+    training_method = models.CharField(max_length=20, blank=True, default="")
+    training_sample = models.PositiveIntegerField(default=0)
+    training_error = models.TextField(blank=True, default="")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -47,3 +47,12 @@ def finish_match_run(run_id: int, attempt: int) -> str:
     from mapping.services.matching import match_run_finish
 
     return match_run_finish(run_id=run_id, attempt=attempt)
+
+
+@shared_task(name="mapping.tasks.train_match_model", acks_late=True)
+def train_match_model(partnership_id: int) -> str:
+    """Fit a partnership's scoring model as requested by match_model_train (idempotent: a model
+    no longer queued or running is left alone)."""
+    from mapping.services.matching import match_model_fit
+
+    return match_model_fit(partnership_id)

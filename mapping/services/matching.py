@@ -14,12 +14,13 @@ import pickle
 import socket
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import Organization, Partnership
@@ -49,7 +50,7 @@ from mapping.models import (
     MatchState,
     Overlap,
 )
-from prm.common.errors import Conflict, NotFound, ValidationFailed
+from prm.common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -617,17 +618,21 @@ def match_settings_update(
 
 TRAINING_METHODS = ("labelled", "unsupervised")
 UNSUPERVISED_SAMPLE = 200_000  # candidate pairs the unsupervised fit samples
+TRAINING_STALE = timedelta(hours=1)
 
 
 def match_model_train(
     *, actor, org: Organization, partnership: Partnership, method: str = "labelled",
     sample: int = UNSUPERVISED_SAMPLE,
 ) -> MatchSettings:
-    """Train the partnership's scoring model, then re-match in full.
+    """Ask for the partnership's scoring model to be trained, then re-matched in full.
 
     labelled: on its reviewers' confirmed and rejected pairs (MIN_LABELS_PER_CLASS of each).
     unsupervised: without labels, on a sample of the candidate pairs of both sides' lists
     (recordlinkage's ECMClassifier, see mapping.engine.train_unsupervised).
+
+    What can be checked cheaply is checked here (a clear 4xx); the fit itself loads whole lists and
+    runs on a worker (mapping.tasks.train_match_model), whose outcome shows in the settings.
     """
     require_capability(actor=actor, org=org, capability=Capability.MANAGE_LISTS)
     if not partnership.involves(org):
@@ -639,32 +644,91 @@ def match_model_train(
     if partnership.status != Partnership.Status.ACTIVE:
         raise Conflict("This partnership has ended.")
     if method == "unsupervised":
-        model, trained_on = _train_unsupervised(partnership, sample), 0
+        _check_unsupervised(partnership, sample)
     else:
-        model, trained_on = _train_labelled(partnership)
+        _check_labels(partnership)
     with transaction.atomic():
         own, _ = MatchSettings.objects.select_for_update().get_or_create(partnership=partnership)
-        own.model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-        own.trained_on = trained_on
-        own.trained_at = timezone.now()
+        # (one that has not moved for TRAINING_STALE is taken as lost with its worker)
+        if own.training in ("queued", "running") and own.updated_at > timezone.now() - TRAINING_STALE:
+            raise Conflict("A training of this partnership's model is already under way.")
+        own.training, own.training_method, own.training_error = "queued", method, ""
+        own.training_sample = sample if method == "unsupervised" else 0
         own.updated_by = actor
         own.save()
-        match_run_schedule(partnership=partnership, trigger="model trained", full=True, requested_by=actor)
+        transaction.on_commit(lambda: _dispatch_training(partnership.pk))
     return own
 
 
-def _train_labelled(partnership: Partnership):
-    decisions = list(MatchDecision.objects.filter(partnership=partnership).values_list(
-        "left_record_id", "right_record_id", "decision", "left_record__account_list_id",
-        "right_record__account_list_id"))
-    confirmed = sum(1 for d in decisions if d[2] == MatchDecision.Decision.CONFIRMED)
-    rejected = len(decisions) - confirmed
+def _dispatch_training(partnership_id: int) -> None:
+    from mapping.tasks import train_match_model
+
+    train_match_model.delay(partnership_id)
+
+
+def match_model_fit(partnership_id: int) -> str:
+    """The worker's part of match_model_train: fit the requested model, store it, queue a full
+    run. A failure is stored in the settings (training "failed", with its message)."""
+    with transaction.atomic():
+        own = MatchSettings.objects.select_for_update().filter(partnership_id=partnership_id).first()
+        if own is None or own.training not in ("queued", "running"):
+            return "nothing requested"
+        own.training = "running"
+        own.save(update_fields=["training", "updated_at"])
+    partnership = Partnership.objects.get(pk=partnership_id)
+    try:
+        if partnership.status != Partnership.Status.ACTIVE:
+            raise Conflict("This partnership has ended.")
+        if own.training_method == "unsupervised":
+            model, trained_on = _train_unsupervised(partnership, own.training_sample or UNSUPERVISED_SAMPLE), 0
+        else:
+            model, trained_on = _train_labelled(partnership)
+    except ApplicationError as exc:
+        MatchSettings.objects.filter(pk=own.pk).update(training="failed", training_error=exc.message)
+        return "failed"
+    except Exception:
+        log.exception("training the model of partnership %s failed", partnership_id)
+        MatchSettings.objects.filter(pk=own.pk).update(
+            training="failed", training_error="Training failed on the worker; the error was logged.")
+        return "failed"
+    with transaction.atomic():
+        own = MatchSettings.objects.select_for_update().get(pk=own.pk)
+        own.model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        own.trained_on, own.trained_at = trained_on, timezone.now()
+        own.training, own.training_error = "", ""
+        own.save()
+        match_run_schedule(partnership=partnership, trigger="model trained", full=True, requested_by=own.updated_by)
+    return "trained"
+
+
+def _check_labels(partnership: Partnership) -> None:
+    counts = dict(MatchDecision.objects.filter(partnership=partnership).values("decision")
+                  .annotate(n=Count("pk")).values_list("decision", "n"))
+    confirmed = counts.get(MatchDecision.Decision.CONFIRMED, 0)
+    rejected = counts.get(MatchDecision.Decision.REJECTED, 0)
     if confirmed < MIN_LABELS_PER_CLASS or rejected < MIN_LABELS_PER_CLASS:
         raise ValidationFailed(
             f"Training needs at least {MIN_LABELS_PER_CLASS} confirmed and {MIN_LABELS_PER_CLASS} rejected "
             f"pairs; this partnership has {confirmed} confirmed and {rejected} rejected. "
             "Train without labels (method unsupervised) until then."
         )
+
+
+def _check_unsupervised(partnership: Partnership, sample) -> None:
+    if sample is None or sample < 1:
+        raise ValidationFailed("The sample must hold at least one pair.", extra={"sample": ["At least 1."]})
+    for org in (partnership.initiator, partnership.partner):
+        if not AccountRecord.objects.filter(account_list_id__in=matchable_lists(org.pk)).exists():
+            raise ValidationFailed(
+                f"Training without labels needs account records on both sides; {org.name} has none yet."
+            )
+
+
+def _train_labelled(partnership: Partnership):
+    _check_labels(partnership)  # again: decisions may have changed since the request
+    decisions = list(MatchDecision.objects.filter(partnership=partnership).values_list(
+        "left_record_id", "right_record_id", "decision", "left_record__account_list_id",
+        "right_record__account_list_id"))
     by_left_list, by_right_list = {}, {}
     for left_id, right_id, _decision, left_list_id, right_list_id in decisions:
         by_left_list.setdefault(left_list_id, set()).add(left_id)

@@ -27,9 +27,11 @@ def test_training_without_labels_stores_a_model_and_rematches(world, lists, djan
     with django_capture_on_commit_callbacks(execute=True):
         response = world.api(world.partner).post(url(world), {"method": "unsupervised", "sample": 5000},
                                                  format="json")
-    assert response.status_code == 200, response.content
-    body = response.json()
+    assert response.status_code == 202, response.content
+    assert response.json()["training"] == "queued"  # the fit runs on a worker, after the commit
+    body = world.api(world.partner).get(url(world).replace("model/", "")).json()
     assert body["trained_model"] is True and body["trained_on"] == 0 and body["trained_at"]
+    assert (body["training"], body["training_method"], body["training_error"]) == ("", "unsupervised", "")
     own = MatchSettings.objects.get(partnership=world.partnership)
     model = pickle.loads(bytes(own.model))
     assert "ECMClassifier" in model.origin and own.updated_by == world.partner

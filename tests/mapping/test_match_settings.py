@@ -74,8 +74,9 @@ def test_training_needs_enough_labels_then_trains_and_rematches(world, lists, dj
     _decide(world, 8, 8, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         response = world.api(world.owner).post(url)
-    assert response.status_code == 200, response.content
-    assert response.json()["trained_model"] and response.json()["trained_on"] == MatchDecision.objects.count()
+    assert response.status_code == 202, response.content
+    body = world.api(world.owner).get(url.replace("model/", "")).json()
+    assert body["trained_model"] and body["trained_on"] == MatchDecision.objects.count() and body["training"] == ""
     run = MatchRun.objects.filter(partnership=world.partnership).order_by("-id").first()
     assert run.trigger == "model trained" and run.status == "succeeded"
     # the decisions still win over the trained model
@@ -116,3 +117,28 @@ def test_decision_api_refuses_foreign_records(world, lists):
     AccountRecord.objects.filter(pk=b.pk).update(private=False)
     assert world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "confirmed"},
                                        format="json").status_code == 201
+
+
+def test_training_runs_on_a_worker_and_a_failure_is_reported_there(world, lists, django_capture_on_commit_callbacks):
+    """The request only checks and queues; the worker fits. Labels gone between the two: the
+    worker's failure shows in the settings, nothing half-trained is stored, and a second request
+    while one is queued is refused."""
+    url = f"/api/partnerships/{world.partnership.pk}/match-settings/model/"
+    _decide(world, 6, 6, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        queued = world.api(world.owner).post(url)
+    assert queued.status_code == 202 and queued.json()["training"] == "queued"
+    again = world.api(world.partner).post(url)
+    assert again.status_code == 409 and "under way" in again.json()["detail"]
+    MatchDecision.objects.filter(decision="rejected").delete()  # a reviewer undoes them meanwhile
+    for callback in callbacks:
+        callback()
+    body = world.api(world.owner).get(url.replace("model/", "")).json()
+    assert body["training"] == "failed" and "at least 5 confirmed" in body["training_error"]
+    assert body["trained_model"] is False
+    # a new request after the failure is taken again
+    _decide(world, 6, 6, django_capture_on_commit_callbacks)  # the confirmed ones again, 6 new rejections
+    with django_capture_on_commit_callbacks(execute=True):
+        assert world.api(world.owner).post(url).status_code == 202
+    body = world.api(world.owner).get(url.replace("model/", "")).json()
+    assert body["training"] == "" and body["trained_model"] and body["training_error"] == ""
