@@ -171,12 +171,10 @@ def _partner_white_space(request, partnership):
 def partner_white_space(request, partnership_id: int):
     partnership = partnership_for(org=request.org, partnership_id=partnership_id)
     listing = _partner_white_space(request, partnership)
-    shared = overlaps.partner_list_for(org=request.org, partnership=partnership,
-                                       list_id=request.GET.get("their_list"), at_least=SharingLevel.ALL)
     return render(request, "mapping/overlaps/white_space.html", {
         "partnership": partnership,
         "other": partnership.other(request.org),
-        "their_list": shared,
+        "their_list": listing.shared,
         "page": _page(request, listing),
         "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in listing.columns],
         "extra_columns": listing.extra_columns,

@@ -139,18 +139,12 @@ def _shared(rule: SharingRule) -> SharedList:
 def partner_lists_for(*, org: Organization, partnership: Partnership, at_least: str = SharingLevel.COUNTS
                       ) -> list[SharedList]:
     """The partner's lists shared with org at `at_least` or more. An ended partnership shares nothing."""
-    side = side_of(org=org, partnership=partnership)
-    if not side.active:
-        return []
-    rules = (
-        SharingRule.objects.filter(
-            partnership=partnership, account_list__organization=side.other, level__in=levels_at_least(at_least)
-        )
-        .select_related("account_list")
-        .only("level", "fields", "extra_fields", "account_list_id", *[f"account_list__{f}" for f in LIST_FIELDS])
-        .order_by("account_list__kind", "account_list__name", "account_list_id")
-    )
-    return [_shared(rule) for rule in rules]
+    return lists_in_view(org=org, partnership=partnership, at_least=at_least)[1]
+
+
+def _marks(values) -> str:
+    """Placeholders for an IN (...) of plain SQL: one %s per value."""
+    return ", ".join(["%s"] * len(values))
 
 
 def lists_in_view(*, org: Organization, partnership: Partnership, at_least: str = SharingLevel.COUNTS
@@ -159,7 +153,7 @@ def lists_in_view(*, org: Organization, partnership: Partnership, at_least: str 
     pages that show overlaps read both on every request). An ended partnership shares nothing."""
     side = side_of(org=org, partnership=partnership)
     levels = levels_at_least(at_least) if side.active else []
-    level_marks = ", ".join(["%s"] * len(levels)) or "NULL"
+    level_marks = _marks(levels) or "NULL"
     table, rules = AccountList._meta.db_table, SharingRule._meta.db_table
     sql = (
         f"SELECT l.id, l.organization_id, l.kind, l.name, l.record_count, l.base_list_id, l.filters, "
@@ -411,7 +405,7 @@ def _list_sizes(lists: list[AccountList], *, exclude_private: bool) -> dict[int,
         with connection.cursor() as cursor:  # plain SQL: read on every matrix request
             cursor.execute(
                 f"SELECT account_list_id, count(*) FROM {AccountRecord._meta.db_table} "
-                f"WHERE private AND account_list_id IN ({', '.join(['%s'] * len(ids))}) GROUP BY account_list_id",
+                f"WHERE private AND account_list_id IN ({_marks(ids)}) GROUP BY account_list_id",
                 ids,
             )
             private = dict(cursor.fetchall())
@@ -581,7 +575,7 @@ def _records_by_id(ids: set[int], *, extra: bool) -> dict[int, _Record]:
     if connection.vendor == "postgresql":
         where, params = "id = ANY(%s)", [list(ids)]
     else:
-        where, params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+        where, params = f"id IN ({_marks(ids)})", list(ids)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", params)
         rows = cursor.fetchall()
@@ -698,12 +692,11 @@ class OverlapListing:
                 or any(lst.is_segment for lst in self.my_lists)):
             return None
         their_ids, my_ids = [s.id for s in self.their_lists], [lst.pk for lst in self.my_lists]
-        marks = lambda ids: ", ".join(["%s"] * len(ids))  # noqa: E731
         sql = (
             f"SELECT o.id, o.score, o.confirmed, o.reasons, o.left_record_id, o.right_record_id "
             f"FROM {Overlap._meta.db_table} o JOIN {AccountRecord._meta.db_table} t ON t.id = o.{side.theirs}_record_id "
-            f"WHERE o.partnership_id = %s AND o.status = %s AND o.{side.theirs}_list_id IN ({marks(their_ids)}) "
-            f"AND o.{side.mine}_list_id IN ({marks(my_ids)}) AND NOT t.private"
+            f"WHERE o.partnership_id = %s AND o.status = %s AND o.{side.theirs}_list_id IN ({_marks(their_ids)}) "
+            f"AND o.{side.mine}_list_id IN ({_marks(my_ids)}) AND NOT t.private"
         )
         params = [side.partnership.pk, MATCH, *their_ids, *my_ids]
         if f.min_score is not None:
@@ -769,9 +762,11 @@ def overlap_listing_for(*, org: Organization, partnership: Partnership, user, fi
 class RecordListing:
     """Records (no pairs): white space lists. rows()/iter_rows() give what may be shown."""
 
-    def __init__(self, qs: QuerySet[AccountRecord], to_row, *, holds: str, columns=(), extra_columns=()):
+    def __init__(self, qs: QuerySet[AccountRecord], to_row, *, holds: str, columns=(), extra_columns=(),
+                 shared: SharedList | None = None):
         self._qs, self._to_row, self.holds = qs, to_row, holds  # holds: "partner" or "mine" records
         self.columns, self.extra_columns = list(columns), list(extra_columns)
+        self.shared = shared  # the partner's list it reads (partner white space)
 
     def queryset(self) -> QuerySet[AccountRecord]:
         return self._qs
@@ -810,7 +805,7 @@ def partner_white_space_for(*, org: Organization, partnership: Partnership, thei
     order = ("name", "id") if "name" in shared.fields else ("id",)
     qs = qs.order_by(*order)
     return RecordListing(qs, lambda r: {"partner": partner_view(r, [shared])}, holds="partner",
-                         columns=shared.fields, extra_columns=shared.extra_fields)
+                         columns=shared.fields, extra_columns=shared.extra_fields, shared=shared)
 
 
 def my_white_space_for(*, org: Organization, partnership: Partnership, my_list_id=None, user=None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import Organization, Partnership
 from mapping.models import AccountList, MatchDecision, Overlap
@@ -22,6 +22,7 @@ from mapping.selectors_overlaps import (
     SharedList,
     Side,
     _in_list,
+    _in_lists,
     my_record_view,
     partner_lists_for,
     partner_view,
@@ -56,9 +57,6 @@ class ReviewQueue:
         side, f = self.side, self.filters
         if not self.shared:
             return Overlap.objects.none()
-        theirs_q = Q()
-        for shared in self.shared:
-            theirs_q |= _in_list(side.theirs, shared.account_list)
         decided = MatchDecision.objects.filter(
             partnership_id=side.partnership.pk,
             left_record_id=OuterRef("left_record_id"),
@@ -66,7 +64,7 @@ class ReviewQueue:
         )
         qs = (
             Overlap.objects.filter(partnership=side.partnership, status=REVIEW)
-            .filter(theirs_q)
+            .filter(_in_lists(side.theirs, [shared.account_list for shared in self.shared]))
             .filter(**{f"{side.theirs}_record__private": False})
             .filter(~Exists(decided))
         )
