@@ -744,17 +744,10 @@ def _train_labelled(partnership: Partnership):
 
 def _train_unsupervised(partnership: Partnership, sample: int):
     """Every record of the lists a run would match, on each side (record ids are unique across lists)."""
-    if sample is None or sample < 1:
-        raise ValidationFailed("The sample must hold at least one pair.", extra={"sample": ["At least 1."]})
+    _check_unsupervised(partnership, sample)  # again: records may have gone since the request
     frames = {}
     for side, org_id in (("left", partnership.initiator_id), ("right", partnership.partner_id)):
-        lists = [_frame(list_id) for list_id in matchable_lists(org_id)]
-        lists = [frame for frame in lists if len(frame)]
-        if not lists:
-            name = (partnership.initiator if side == "left" else partnership.partner).name
-            raise ValidationFailed(
-                f"Training without labels needs account records on both sides; {name} has none yet."
-            )
+        lists = [frame for frame in (_frame(list_id) for list_id in matchable_lists(org_id)) if len(frame)]
         frames[side] = pd.concat(lists) if len(lists) > 1 else lists[0]
     try:
         model = train_unsupervised(frames["left"], frames["right"], engine_config(partnership.pk), sample=sample)

@@ -91,8 +91,7 @@ def sharing_rule_set(
     if before == after and rule.pk is not None:
         return rule
     rule.level, rule.fields, rule.extra_fields, rule.updated_by = level, fields, extra_fields, actor
-    if before != after or rule.pk is None:
-        rule.save()
+    rule.save()
     if before != after:
         SharingRuleChange.objects.create(
             partnership=partnership,
@@ -125,12 +124,9 @@ def records_set_private(*, actor, account_list: AccountList, record_ids, private
     if len(record_ids) > MAX_PRIVATE_BATCH:
         raise ValidationFailed(f"At most {MAX_PRIVATE_BATCH} records at a time.",
                                extra={"record_ids": [f"{MAX_PRIVATE_BATCH} at most."]})
-    try:
-        ids = {int(i) for i in record_ids if not isinstance(i, bool)}
-    except (TypeError, ValueError):
-        raise ValidationFailed("Record ids must be integers.", extra={"record_ids": ["Integers."]}) from None
-    if len(ids) != len(set(map(str, record_ids))):
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in record_ids):
         raise ValidationFailed("Record ids must be integers.", extra={"record_ids": ["Integers."]})
+    ids = set(record_ids)
     records = AccountRecord.objects.filter(account_list=account_list, pk__in=ids)
     found = set(records.values_list("pk", flat=True))
     if found != ids:
