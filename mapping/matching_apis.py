@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from accounts.selectors import partnership_for
 from mapping import selectors_matching
-from mapping.overlap_apis import MyRecordOut, PartnerRecordOut
+from mapping.overlap_apis import MyRecordOut, PartnerRecordOut, paged
 from mapping.selectors_review import ReviewFilters, review_queue_for
 from mapping.services.matching import TRAINING_METHODS, UNSUPERVISED_SAMPLE, match_run_request
 from prm.common.api import OrgAPIView, parse
@@ -155,11 +155,7 @@ class ReviewPairOut(serializers.Serializer):
     partner = PartnerRecordOut()
 
 
-class ReviewPairPageOut(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = ReviewPairOut(many=True)
+ReviewPairPageOut = paged(ReviewPairOut, "ReviewPairPageOut")
 
 
 class ReviewQueryIn(serializers.Serializer):

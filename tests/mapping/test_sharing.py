@@ -484,12 +484,9 @@ def test_tally_follows_real_match_runs(world, django_capture_on_commit_callbacks
     from mapping.models import Overlap, OverlapTally
     from mapping.services.imports import account_records_push
     from mapping.services.lists import account_list_create
+    from tests.mapping.conftest import records_of as records
 
     left, right, _truth = generate_pair(n=80, seed=5)
-
-    def records(frame, prefix):
-        return [{"name": row.get("name") or "", "website": row.get("website") or "",
-                 "country": row.get("country") or "", "crm_id": f"{prefix}{rid}"} for rid, row in frame.iterrows()]
 
     with django_capture_on_commit_callbacks(execute=True):
         mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
