@@ -1,7 +1,10 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
+
+from prm.common.rows import columns, fetch_one
 
 
 def axes_username(request, credentials):
@@ -23,7 +26,19 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+        # DRF's checks, with the token and its user read in one plain query (every API request)
+        model, user_model = self.get_model(), get_user_model()
+        found = fetch_one(
+            f"SELECT {columns(model, 't')}, {columns(user_model, 'u')} FROM {model._meta.db_table} t "
+            f"JOIN {user_model._meta.db_table} u ON u.{user_model._meta.pk.column} = t.user_id WHERE t.key = %s",
+            [key], model, user_model,
+        )
+        if found is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        token, user = found
+        token.user = user
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
         if token.created < timezone.now() - settings.API_TOKEN_TTL:
             raise exceptions.AuthenticationFailed("Token has expired; request a new one.")
         return user, token

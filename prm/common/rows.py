@@ -1,0 +1,53 @@
+"""Model instances read with one plain query, for the few reads every API request makes (its token
+and user, its membership and organization, the partnership it names): there, compiling the ORM's
+query costs more than running it. The instances are what the ORM would give (the same field
+conversions), joined models attached as if by select_related."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import Model
+
+
+def columns(model: type[Model], alias: str) -> str:
+    """The select list of all of model's concrete fields, from table alias `alias`."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+@lru_cache(maxsize=64)
+def _plan(model: type[Model], vendor: str) -> tuple[list[str], list[tuple]]:
+    """The attnames of model's concrete fields and, per field, its expression and converters."""
+    fields = model._meta.concrete_fields
+    plan = []
+    for field in fields:
+        expression = field.get_col(model._meta.db_table)
+        plan.append((expression, connection.ops.get_db_converters(expression) + field.get_db_converters(connection)))
+    return [field.attname for field in fields], plan
+
+
+def _instance(model: type[Model], values) -> Model:
+    attnames, plan = _plan(model, connection.vendor)
+    converted = []
+    for (expression, converters), value in zip(plan, values, strict=True):
+        for converter in converters:
+            value = converter(value, expression, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, attnames, converted)
+
+
+def fetch_one(sql: str, params, *models: type[Model]) -> tuple[Model, ...] | None:
+    """Run sql (selecting columns(model, ...) of each model in turn) and build one instance of each
+    model from its first row; None when there is no row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    out, at = [], 0
+    for model in models:
+        width = len(model._meta.concrete_fields)
+        out.append(_instance(model, row[at:at + width]))
+        at += width
+    return tuple(out)
