@@ -11,6 +11,9 @@
    overlap list; then the partner's side of one partnership. Prints p50/p90/p95/p99 and req/s.
    First, as a reference, the smallest authenticated endpoint (/api/organizations/: token and
    membership reads, one list): the floor of the stack under the same load.
+   The matrix and the overlap pages go through the read cache (mapping.read_cache) as in
+   production: after the warm-up each distinct request is answered from it until its data
+   changes. --no-cache (READ_CACHE=0) measures every request computed, as on a cache miss.
 
 Needs `wrk` (apt-get install -y wrk). The database must be a dedicated one: --rebuild drops it.
 """
@@ -175,6 +178,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)  # on 2 cores: fewer processes, less contention
+    parser.add_argument("--no-cache", action="store_true", help="READ_CACHE=0: every request computed")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -199,7 +203,7 @@ def main() -> None:
 
     env = {**os.environ, "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0",
            "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "MANIFEST_STATIC": "0", "CONN_MAX_AGE": "600",
-           "LOG_LEVEL": "ERROR"}
+           "LOG_LEVEL": "ERROR", "READ_CACHE": "0" if args.no_cache else "1"}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "prm.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(args.workers),
          "--access-logfile", "/dev/null", "--error-logfile", "-", "--log-level", "warning"],
@@ -208,7 +212,8 @@ def main() -> None:
     try:
         time.sleep(3)
         print(f"\n{len(partnerships)} partnerships, {args.connections} connections, {args.seconds} s each, "
-              f"gunicorn {args.workers} sync workers, {os.cpu_count()} CPUs (wrk, server and PostgreSQL share them)")
+              f"gunicorn {args.workers} sync workers, {os.cpu_count()} CPUs (wrk, server and PostgreSQL share them), "
+              f"read cache {'off' if args.no_cache else 'on'}")
         warm = [f"/api/partnerships/{p}/overlap-matrix/" for p in partnerships]
         run_wrk(warm, token, vendor.pk, 3, args.connections)  # warm-up: connections, caches
         scenarios = [

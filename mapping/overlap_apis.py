@@ -2,7 +2,7 @@
 matrix, overlap lists (with the ready views), white space, account 360, the ecosystem, and CSV
 exports of each list. Views only translate: every rule is applied by mapping.selectors_overlaps."""
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from accounts.selectors import partnership_for
+from mapping import read_cache
 from mapping import selectors_overlaps as overlaps
 from mapping.exports import csv_lines
 from mapping.selectors import account_list_for
@@ -220,6 +221,9 @@ class ListingAPIView(OrgAPIView):
     """Pages a listing (count + rows) with the project's page-number pagination."""
 
     def page_of(self, listing):
+        return Response(self.page_data(listing))
+
+    def page_data(self, listing) -> dict:
         from django.core.paginator import InvalidPage
 
         from prm.common.errors import NotFound
@@ -241,7 +245,20 @@ class ListingAPIView(OrgAPIView):
         prev = None
         if number > 1:
             prev = remove_query_param(url, "page") if number == 2 else replace_query_param(url, "page", number - 1)
-        return Response({"count": count, "next": nxt, "previous": prev, "results": rows})
+        return {"count": count, "next": nxt, "previous": prev, "results": rows}
+
+
+def cached_json(api: OrgAPIView, name: str, *, partnership, parts: tuple, compute) -> HttpResponse:
+    """compute()'s data rendered as the response body, kept by the read cache (mapping.read_cache)
+    until the data it came from changes; `parts`: what else it depends on."""
+    request = api.request
+    renderer, media_type = request.accepted_renderer, request.accepted_media_type
+    content = read_cache.cached(
+        name, partnership=partnership, parts=(*parts, type(renderer).__name__, media_type),
+        compute=lambda: renderer.render(compute(), media_type, api.get_renderer_context()),
+    )
+    return HttpResponse(content, content_type=f"{media_type}; charset={renderer.charset}" if renderer.charset
+                        else media_type)
 
 
 def csv_response(rows, filename: str) -> StreamingHttpResponse:
@@ -319,11 +336,12 @@ class OverlapMatrixApi(OrgAPIView):
     def get(self, request, partnership_id: int):
         """My lists x the partner's lists shared with me: overlap counts and match rates."""
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
-        return Response(matrix_out(overlaps.overlap_matrix_for(org=self.org, partnership=partnership)))
+        return cached_json(self, "matrix", partnership=partnership, parts=(self.org.pk,),
+                           compute=lambda: matrix_out(overlaps.overlap_matrix_for(org=self.org, partnership=partnership)))
 
 
-def _listing(api: OrgAPIView, partnership_id: int):
-    partnership = partnership_for(org=api.org, partnership_id=partnership_id)
+def _listing(api: OrgAPIView, partnership_id: int, partnership=None):
+    partnership = partnership or partnership_for(org=api.org, partnership_id=partnership_id)
     data = parse(OverlapQueryIn, api.request.query_params)
     return overlaps.overlap_listing_for(
         org=api.org, partnership=partnership, user=api.request.user, filters=overlap_filters(data)
@@ -334,7 +352,11 @@ class OverlapListApi(ListingAPIView):
     @extend_schema(parameters=OVERLAP_PARAMETERS, responses=OverlapPageOut)
     def get(self, request, partnership_id: int):
         """My accounts with the partner's matched accounts, showing only what the partner allows."""
-        return self.page_of(_listing(self, partnership_id))
+        partnership = partnership_for(org=self.org, partnership_id=partnership_id)
+        user = request.user  # the page depends on the user's e-mail ("mine") and on the URL (links)
+        return cached_json(self, "overlaps", partnership=partnership,
+                           parts=(self.org.pk, user.pk, user.email, request.build_absolute_uri()),
+                           compute=lambda: self.page_data(_listing(self, partnership_id, partnership)))
 
 
 class OverlapExportApi(OrgAPIView):

@@ -187,6 +187,28 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Caches. "reads": the overlap matrix and overlap pages, keyed by read stamps that PostgreSQL
+# triggers bump with every change to their data (mapping.read_cache); a change is honoured by the
+# next request. Per process by default; READ_CACHE_URL=redis://... shares it between workers.
+READ_CACHE = env.bool("READ_CACHE", default=True)
+READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=600)
+_READ_CACHE_URL = env("READ_CACHE_URL", default="")
+if _READ_CACHE_URL and not _READ_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("READ_CACHE_URL must be a Redis URL (redis://, rediss:// or unix://).")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "reads": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _READ_CACHE_URL,
+         "TIMEOUT": READ_CACHE_SECONDS}
+        if _READ_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "reads",
+              "TIMEOUT": READ_CACHE_SECONDS,
+              "OPTIONS": {"MAX_ENTRIES": env.int("READ_CACHE_ENTRIES", default=2000)}}
+    ),
+}
+
 # Celery: with no broker configured the embedded default runs tasks in-process.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

@@ -47,6 +47,14 @@ def _celery_in_process(settings):
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _empty_read_cache():
+    """Each test starts with nothing cached (mapping.read_cache; the stamps make it correct anyway)."""
+    from mapping import read_cache
+
+    read_cache.clear()
+
+
 @dataclass
 class World:
     """Three actors: a member of the owner org, a member of a partner org, and an outsider."""
