@@ -7,7 +7,7 @@ membership by organization name is used.
 
 from accounts.models import Membership, Organization
 from prm.common.errors import NotFound
-from prm.common.rows import columns, fetch_one
+from prm.common.rows import columns, fetch_all
 
 SESSION_KEY = "current_org_id"
 HEADER = "HTTP_X_ORGANIZATION"
@@ -19,46 +19,49 @@ def current_membership(request) -> Membership | None:
     membership = None
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
+        mine = memberships(request)
         wanted = request.META.get(HEADER)
         if wanted is not None:
             if not _is_id(wanted):
                 raise NotFound("Organization not found.")
-            membership = _membership_of(user, int(wanted))
+            membership = next((m for m in mine if m.organization_id == int(wanted)), None)
             if membership is None:
                 raise NotFound("Organization not found.")
         else:
             session = getattr(request, "session", None)
             org_id = session.get(SESSION_KEY) if session is not None else None
             if org_id and _is_id(org_id):
-                membership = _membership_of(user, int(org_id))
-            if membership is None:
-                membership = _membership_of(user, None)
-    if membership is not None:
-        membership.user = user  # already loaded: no second read of the user row
+                membership = next((m for m in mine if m.organization_id == int(org_id)), None)
+            if membership is None and mine:
+                membership = mine[0]
     request._current_membership = membership
     return membership
+
+
+def memberships(request) -> list[Membership]:
+    """The signed-in user's memberships, their organizations attached, by organization name: one
+    plain query per request (the MFA check, the current organization and the organization switcher
+    all read them). A request that may change them (not GET/HEAD) reads afresh each time."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    if getattr(request, "method", None) in ("GET", "HEAD") and hasattr(request, "_memberships"):
+        return request._memberships
+    member, org = Membership._meta.db_table, Organization._meta.db_table
+    rows = fetch_all(
+        f"SELECT {columns(Membership, 'm')}, {columns(Organization, 'o')} FROM {member} m "
+        f"JOIN {org} o ON o.id = m.organization_id WHERE m.user_id = %s ORDER BY o.name, o.id",
+        [user.pk], Membership, Organization,
+    )
+    out = []
+    for membership, organization in rows:
+        membership.organization = organization
+        membership.user = user  # already loaded: no second read of the user row
+        out.append(membership)
+    request._memberships = out
+    return out
 
 
 def _is_id(value) -> bool:
     text = str(value)
     return text.isascii() and text.isdigit() and int(text) < 2**63  # a bigint: a longer number is no id
-
-
-def _membership_of(user, org_id: int | None) -> Membership | None:
-    """The user's membership of org_id (None: the first by organization name), its organization
-    attached, in one plain query (read on every request)."""
-    member, org = Membership._meta.db_table, Organization._meta.db_table
-    sql = (f"SELECT {columns(Membership, 'm')}, {columns(Organization, 'o')} FROM {member} m "
-           f"JOIN {org} o ON o.id = m.organization_id WHERE m.user_id = %s")
-    params = [user.pk]
-    if org_id is None:
-        sql += " ORDER BY o.name, o.id"
-    else:
-        sql += " AND m.organization_id = %s"
-        params.append(org_id)
-    found = fetch_one(sql + " LIMIT 1", params, Membership, Organization)
-    if found is None:
-        return None
-    membership, organization = found
-    membership.organization = organization
-    return membership

@@ -1,5 +1,5 @@
 from accounts.context import current_membership as _current_membership
-from accounts.models import Membership
+from accounts.context import memberships as _memberships
 from accounts.roles import ROLE_CAPABILITIES
 from prm.common.errors import NotFound
 
@@ -10,11 +10,7 @@ def current_membership(request):
     except NotFound:
         membership = None
     user = getattr(request, "user", None)
-    memberships = (
-        list(Membership.objects.filter(user=user).select_related("organization").order_by("organization__name"))
-        if membership is not None and user is not None
-        else []
-    )
+    memberships = _memberships(request) if membership is not None and user is not None else []
     caps = ROLE_CAPABILITIES.get(membership.role, frozenset()) if membership else frozenset()
     return {
         "membership": membership,

@@ -1,7 +1,8 @@
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from accounts.models import Membership, Role
+from accounts.context import memberships
+from accounts.models import Role
 
 # Paths an admin without MFA may still reach: to set it up, sign out, or load assets.
 _ALLOWED_PREFIXES = ("/accounts/", "/static/", "/favicon")
@@ -21,7 +22,7 @@ class RequireAdminMFAMiddleware:
             and user.is_authenticated
             and not request.path.startswith(_ALLOWED_PREFIXES)
             and "HTTP_AUTHORIZATION" not in request.META
-            and Membership.objects.filter(user=user, role=Role.ADMIN).exists()
+            and any(m.role == Role.ADMIN for m in memberships(request))
         ):
             from allauth.mfa.models import Authenticator
 

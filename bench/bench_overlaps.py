@@ -8,7 +8,8 @@
 2. gunicorn on loopback (--workers, default 2 sync workers, persistent DB connections);
 3. wrk, 20 connections, --seconds each (default 20), as the vendor's partner manager over the
    API (token), rotating over the 10 partnerships: the overlap matrix, then the first page of the
-   overlap list; then the partner's side of one partnership. Prints p50/p90/p95/p99 and req/s.
+   overlap list; then the partner's side of one partnership; then the portal's matrix and overlap
+   list pages (a signed-in session). Prints p50/p90/p95/p99 and req/s.
    First, as a reference, the smallest authenticated endpoint (/api/organizations/: token and
    membership reads, one list): the floor of the stack under the same load.
    The matrix and the overlap pages go through the read cache (mapping.read_cache) as in
@@ -44,8 +45,7 @@ local paths = {%(paths)s}
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i %% #paths) + 1], {["Authorization"] = "Token %(token)s",
-    ["X-Organization"] = "%(org)s", ["Host"] = "127.0.0.1"})
+  return wrk.format("GET", paths[(i %% #paths) + 1], {%(headers)s})
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT requests=%%d errors=%%d non2xx=%%d seconds=%%.1f p50=%%.1f p90=%%.1f p95=%%.1f p99=%%.1f max=%%.1f\\n",
@@ -161,8 +161,9 @@ def build() -> None:
     print(f"built {records:,} records, {overlaps:,} overlaps in {time.perf_counter() - started:.0f} s")
 
 
-def run_wrk(paths: list[str], token: str, org_id: int, seconds: int, connections: int) -> str:
-    script = LUA % {"paths": ", ".join(f'"{p}"' for p in paths), "token": token, "org": org_id}
+def run_wrk(paths: list[str], headers: dict, seconds: int, connections: int) -> str:
+    lua_headers = ", ".join(f'["{k}"] = "{v}"' for k, v in {**headers, "Host": "127.0.0.1"}.items())
+    script = LUA % {"paths": ", ".join(f'"{p}"' for p in paths), "headers": lua_headers}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     out = subprocess.run(
@@ -170,6 +171,17 @@ def run_wrk(paths: list[str], token: str, org_id: int, seconds: int, connections
          f"http://127.0.0.1:{PORT}"], capture_output=True, text=True, check=True,
     ).stdout
     return next((line for line in out.splitlines() if line.startswith("RESULT")), out)
+
+
+def portal_session() -> str:
+    """A signed-in portal session of the vendor's partner manager (its cookie's value)."""
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(email="pm@bench-vendor.example"))
+    return client.cookies["sessionid"].value
 
 
 def main() -> None:
@@ -214,20 +226,24 @@ def main() -> None:
         print(f"\n{len(partnerships)} partnerships, {args.connections} connections, {args.seconds} s each, "
               f"gunicorn {args.workers} sync workers, {os.cpu_count()} CPUs (wrk, server and PostgreSQL share them), "
               f"read cache {'off' if args.no_cache else 'on'}")
+        api = {"Authorization": f"Token {token}", "X-Organization": vendor.pk}
         warm = [f"/api/partnerships/{p}/overlap-matrix/" for p in partnerships]
-        run_wrk(warm, token, vendor.pk, 3, args.connections)  # warm-up: connections, caches
+        run_wrk(warm, api, 3, args.connections)  # warm-up: connections, caches
+        portal = {"Cookie": f"sessionid={portal_session()}"}
         scenarios = [
-            ("reference: /api/organizations/ (2 queries)", ["/api/organizations/"], token, vendor.pk),
-            ("overlap matrix (vendor, 10 partnerships)", warm, token, vendor.pk),
-            ("overlap list, first page (vendor)", [f"/api/partnerships/{p}/overlaps/" for p in partnerships],
-             token, vendor.pk),
+            ("reference: /api/organizations/ (2 queries)", ["/api/organizations/"], api),
+            ("overlap matrix (vendor, 10 partnerships)", warm, api),
+            ("overlap list, first page (vendor)", [f"/api/partnerships/{p}/overlaps/" for p in partnerships], api),
             ("overlap list, first page of one cell (vendor)",
-             [f"/api/partnerships/{p}/overlaps/?view=shared-customers" for p in partnerships], token, vendor.pk),
+             [f"/api/partnerships/{p}/overlaps/?view=shared-customers" for p in partnerships], api),
             ("overlap matrix (partner side)", [f"/api/partnerships/{partnerships[0]}/overlap-matrix/"],
-             partner_token, first_partner.pk),
+             {"Authorization": f"Token {partner_token}", "X-Organization": first_partner.pk}),
+            ("portal: overlap matrix page (vendor)", [f"/partnerships/{p}/mapping/" for p in partnerships], portal),
+            ("portal: overlap list page (vendor)", [f"/partnerships/{p}/mapping/overlaps/" for p in partnerships],
+             portal),
         ]
-        for label, paths, key, org_id in scenarios:
-            print(f"{label:50s} {run_wrk(paths, key, org_id, args.seconds, args.connections)}", flush=True)
+        for label, paths, headers in scenarios:
+            print(f"{label:50s} {run_wrk(paths, headers, args.seconds, args.connections)}", flush=True)
     finally:
         server.terminate()
         server.wait(10)

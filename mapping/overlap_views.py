@@ -6,12 +6,15 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
 from accounts.roles import Capability, role_can
 from accounts.selectors import partnership_for
+from mapping import read_cache
 from mapping import selectors_overlaps as overlaps
 from mapping.overlap_apis import csv_response
 from mapping.overlap_forms import OverlapFilterForm, SharingRuleForm
@@ -52,20 +55,41 @@ def _query_without_page(request) -> str:
     return query.urlencode()
 
 
+def _cached_body(request, name: str, partnership, context_of) -> str:
+    """A page's content (template mapping/overlaps/_<name>_body.html over context_of()), kept by the
+    read cache until the data it shows changes. The content depends on nothing else than the
+    caller's organization, user and role and the URL."""
+    parts = (request.org.pk, request.user.pk, request.user.email, request.membership.role, request.get_full_path())
+    return mark_safe(read_cache.cached(  # noqa: S308 - rendered by our own (autoescaping) template
+        f"portal-{name}", partnership=partnership, parts=parts,
+        compute=lambda: render_to_string(f"mapping/overlaps/_{name}_body.html", context_of()),
+    ))
+
+
+def _page_of(request, partnership, template: str, body: str):
+    return render(request, template, {"partnership": partnership, "other": partnership.other(request.org),
+                                      "body": body})
+
+
 @portal_view
 @require_GET
 def matrix(request, partnership_id: int):
     partnership = partnership_for(org=request.org, partnership_id=partnership_id)
-    result = overlaps.overlap_matrix_for(org=request.org, partnership=partnership)
-    return render(request, "mapping/overlaps/matrix.html", {
-        "partnership": partnership,
-        "other": result.side.other,
-        "matrix": result,
-        "quick_wins": [(key, label) for key, (_a, _b, label) in overlaps.QUICK_WINS.items()],
-        "white_space_lists": [s for s, _size in result.columns if s.shows_white_space],
-        "shares_records": any(s.shows_records for s, _size in result.columns),
-        "can_manage": role_can(request.membership.role, Capability.MANAGE_LISTS),
-    })
+
+    def context() -> dict:
+        result = overlaps.overlap_matrix_for(org=request.org, partnership=partnership)
+        return {
+            "partnership": partnership,
+            "other": result.side.other,
+            "matrix": result,
+            "quick_wins": [(key, label) for key, (_a, _b, label) in overlaps.QUICK_WINS.items()],
+            "white_space_lists": [s for s, _size in result.columns if s.shows_white_space],
+            "shares_records": any(s.shows_records for s, _size in result.columns),
+            "can_manage": role_can(request.membership.role, Capability.MANAGE_LISTS),
+        }
+
+    return _page_of(request, partnership, "mapping/overlaps/matrix.html",
+                    _cached_body(request, "matrix", partnership, context))
 
 
 @portal_view
@@ -134,22 +158,31 @@ def _overlap_listing(request, partnership):
 @require_GET
 def overlap_list(request, partnership_id: int):
     partnership = partnership_for(org=request.org, partnership_id=partnership_id)
-    try:
+
+    def context() -> dict:
         form, listing, their_lists = _overlap_listing(request, partnership)
+        page = _page(request, listing)
+        for row in page.object_list:  # the partner's values in column order (absent: blank)
+            row["their_cells"] = ([row["partner"]["fields"].get(key, "") for key in listing.columns]
+                                  + [row["partner"]["extra"].get(key, "") for key in listing.extra_columns])
+        return {
+            "partnership": partnership,
+            "other": partnership.other(request.org),
+            "form": form,
+            "page": page,
+            "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in listing.columns],
+            "extra_columns": listing.extra_columns,
+            "query": _query_without_page(request),
+            "shares_records": bool(their_lists),
+            "view_label": overlaps.QUICK_WINS.get(request.GET.get("view", ""), (None, None, ""))[2],
+        }
+
+    try:
+        body = _cached_body(request, "list", partnership, context)
     except ValidationFailed as exc:
         messages.error(request, exc.message)
         return redirect("overlaps:overlaps", partnership_id=partnership.pk)
-    return render(request, "mapping/overlaps/list.html", {
-        "partnership": partnership,
-        "other": partnership.other(request.org),
-        "form": form,
-        "page": _page(request, listing),
-        "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in listing.columns],
-        "extra_columns": listing.extra_columns,
-        "query": _query_without_page(request),
-        "shares_records": bool(their_lists),
-        "view_label": overlaps.QUICK_WINS.get(request.GET.get("view", ""), (None, None, ""))[2],
-    })
+    return _page_of(request, partnership, "mapping/overlaps/list.html", body)
 
 
 @portal_view

@@ -37,17 +37,27 @@ def _instance(model: type[Model], values) -> Model:
     return model.from_db(connection.alias, attnames, converted)
 
 
-def fetch_one(sql: str, params, *models: type[Model]) -> tuple[Model, ...] | None:
-    """Run sql (selecting columns(model, ...) of each model in turn) and build one instance of each
-    model from its first row; None when there is no row."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+def _split(row, models) -> tuple[Model, ...]:
     out, at = [], 0
     for model in models:
         width = len(model._meta.concrete_fields)
         out.append(_instance(model, row[at:at + width]))
         at += width
     return tuple(out)
+
+
+def fetch_all(sql: str, params, *models: type[Model]) -> list[tuple[Model, ...]]:
+    """Run sql (selecting columns(model, ...) of each model in turn): per row, one instance of each
+    model."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [_split(row, models) for row in rows]
+
+
+def fetch_one(sql: str, params, *models: type[Model]) -> tuple[Model, ...] | None:
+    """Like fetch_all, for the first row only; None when there is none."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else _split(row, models)

@@ -16,7 +16,7 @@ from accounts.models import Organization, Partnership
 from mapping import read_cache
 from mapping.models import AccountList, AccountRecord, Overlap
 from mapping.services.sharing import records_set_private
-from tests.mapping.test_sharing_helpers import link, make_list, make_record, share
+from tests.mapping.test_sharing_helpers import link, make_list, make_record, portal, share
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,6 +115,18 @@ def _urls(world):
             f"/api/partnerships/{p}/overlaps/?search=Theirs&sort=name"]
 
 
+def _portal_urls(world):
+    p = world.partnership.pk
+    return [f"/partnerships/{p}/mapping/", f"/partnerships/{p}/mapping/overlaps/",
+            f"/partnerships/{p}/mapping/overlaps/?view=shared-customers", f"/partnerships/{p}/mapping/overlaps/?mine=on",
+            f"/partnerships/{p}/mapping/overlaps/?q=Theirs&sort=name&page=2"]
+
+
+def _main(html: str) -> str:
+    """The page's <main> (the rest holds a fresh CSRF token at every request)."""
+    return html[html.index("<main>"):html.index("</main>")]
+
+
 def _bodies(world, cached: bool, settings_) -> list:
     settings_.READ_CACHE = cached
     out = []
@@ -123,6 +135,11 @@ def _bodies(world, cached: bool, settings_) -> list:
         for url in _urls(world):
             response = api.get(url)
             out.append((user.email, url, response.status_code, json.loads(response.content)))
+        browser = portal(user)
+        for url in _portal_urls(world):
+            response = browser.get(url)
+            out.append((user.email, url, response.status_code, _main(response.content.decode())
+                        if response.status_code == 200 else response.get("Location")))
     return out
 
 
@@ -135,7 +152,14 @@ def test_a_hit_reads_only_the_stamps_and_a_revocation_is_honoured_by_the_next_re
         second = api.get(url)
     assert second.content == first.content and second["Content-Type"] == "application/json"
     assert len(hit.captured_queries) == 3, [q["sql"] for q in hit.captured_queries]  # membership, partnership, stamps
+    browser, page = portal(world.owner), f"/partnerships/{world.partnership.pk}/mapping/overlaps/"
+    assert "Theirs" in browser.get(page).content.decode()
+    with CaptureQueriesContext(connection) as hit:
+        assert "Theirs" in browser.get(page).content.decode()
+    # session, user, memberships (for the MFA check, the organization and its switcher), partnership, stamps
+    assert len(hit.captured_queries) == 5, "\n".join(q["sql"][:90] for q in hit.captured_queries)
     share(world.partner, world.partnership, data["lists"][2], "counts")  # the partner downgrades
+    assert "Theirs" not in browser.get(page).content.decode()
     after = api.get(url)
     assert after.json()["count"] == 0 and "Theirs" not in after.content.decode()
     matrix = api.get(f"/api/partnerships/{world.partnership.pk}/overlap-matrix/").json()
