@@ -9,8 +9,7 @@ rule, a private account, a re-run match or an ended partnership therefore change
 request computes afresh, as if nothing were cached.
 
 Not cached: anywhere but PostgreSQL (no stamps), with READ_CACHE off, and inside a transaction
-that has itself changed one of the stamped things and not committed yet (it must read its own
-writes).
+that has written anything (it must read its own writes, which are stamped only when it commits).
 """
 
 from __future__ import annotations
@@ -39,16 +38,16 @@ def stamp_keys(partnership: Partnership) -> list[str]:
 
 
 def stamps(keys: list[str]) -> tuple | None:
-    """The versions of these stamps, or None when this transaction has pending changes to any."""
+    """The versions of these stamps; None inside a transaction that has written anything (it reads
+    live: its changes are not stamped before it commits, and may never be)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT key, version FROM mapping_readstamp WHERE key = ANY(%s) "
-            "UNION ALL SELECT key, -1 FROM mapping_readstamp_pending "
-            "WHERE txid = txid_current_if_assigned() AND key = ANY(%s)",
-            [keys, keys],
+            "UNION ALL SELECT '', -1 WHERE txid_current_if_assigned() IS NOT NULL",
+            [keys],
         )
         found = dict(cursor.fetchall())
-    if -1 in found.values():
+    if "" in found:
         return None
     return tuple(found.get(key, 0) for key in keys)
 

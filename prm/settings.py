@@ -205,7 +205,7 @@ CACHES = {
         if _READ_CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "reads",
               "TIMEOUT": READ_CACHE_SECONDS,
-              "OPTIONS": {"MAX_ENTRIES": env.int("READ_CACHE_ENTRIES", default=2000)}}
+              "OPTIONS": {"MAX_ENTRIES": env.int("READ_CACHE_ENTRIES", default=500)}}
     ),
 }
 

@@ -106,6 +106,11 @@ def test_uncommitted_changes_of_this_transaction_are_read_live(world, data):
         assert read_cache.cached("t", partnership=world.partnership, parts=(), compute=compute) == 3
     assert read_cache.cached("t", partnership=world.partnership, parts=(), compute=compute) == 4  # new stamp
     assert read_cache.cached("t", partnership=world.partnership, parts=("other",), compute=compute) == 5
+    with transaction.atomic():  # reading only: cached as outside
+        assert read_cache.cached("t", partnership=world.partnership, parts=(), compute=compute) == 4
+    with transaction.atomic():  # having written anything (here a list of the outsider's): live
+        make_list(world.outsider_org, "Elsewhere")
+        assert read_cache.cached("t", partnership=world.partnership, parts=(), compute=compute) == 6
 
 
 def _urls(world):
