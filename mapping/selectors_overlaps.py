@@ -12,7 +12,9 @@ see everything (my own private records included). Of their side I see:
 Only matched pairs (status "match") are overlaps here: pairs waiting for review may well be two
 different companies, and showing them would show a record that does not overlap.
 
-Rules are read at every call (nothing shared is cached): a change is honoured by the next request.
+Rules are read at every call here. The matrix and overlap pages that the API and the portal keep
+(mapping.read_cache) are keyed by read stamps that every change to their data bumps at commit, so
+a change is honoured by the next request there too.
 Counts of base-list pairs come from OverlapTally on PostgreSQL (kept by triggers in the writer's
 transaction, with the overlaps of private records counted apart), so a count is one indexed read.
 """

@@ -232,3 +232,17 @@ def test_a_shared_redis_cache_serves_hits_and_a_dead_one_is_only_skipped(world, 
     settings.CACHES = {**settings.CACHES, "reads": {**shared, "LOCATION": "redis://127.0.0.1:1/0"}}  # nobody there
     down = api.get(url)
     assert down.status_code == 200 and down.content == first.content
+
+
+def test_clear_read_cache_command_empties_the_shared_cache(world, data):
+    from io import StringIO
+
+    from django.core.cache import caches
+    from django.core.management import call_command
+
+    api, url = world.api(world.owner), f"/api/partnerships/{world.partnership.pk}/overlap-matrix/"
+    api.get(url)
+    assert caches[read_cache.ALIAS]._cache  # the matrix is kept (per-process cache in tests)
+    out = StringIO()
+    call_command("clear_read_cache", stdout=out)
+    assert "emptied" in out.getvalue() and not caches[read_cache.ALIAS]._cache
