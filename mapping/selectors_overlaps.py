@@ -595,15 +595,20 @@ class OverlapListing:
     every row for an export)."""
 
     def __init__(self, *, side: Side, user, my_lists: list[AccountList], their_lists: list[SharedList],
-                 filters: OverlapFilters):
+                 filters: OverlapFilters, shown_through: list[SharedList] | None = None):
+        """their_lists: the partner's lists whose records are listed; shown_through (default: the
+        same): every list of theirs shared at record level, whose allow-lists a listed record
+        gets when it holds that record (a segment of a listed base list, say), as in account 360."""
         self.side, self.user, self.filters = side, user, filters
         self.my_lists, self.their_lists = my_lists, their_lists
+        self.shown_through = their_lists if shown_through is None else shown_through
         self._my_list_names = {lst.pk: lst.name for lst in my_lists}
+        # every listed record shows these (each is in one of their_lists, each of which allows them)
         self.allowed_everywhere = set.intersection(*[set(s.fields) for s in their_lists]) if their_lists else set()
-        self.columns = [f for f in SHAREABLE_FIELDS if any(f in s.fields for s in their_lists)]
-        self.extra_columns = list(dict.fromkeys(k for s in their_lists for k in s.extra_fields))
+        self.columns = [f for f in SHAREABLE_FIELDS if any(f in s.fields for s in self.shown_through)]
+        self.extra_columns = list(dict.fromkeys(k for s in self.shown_through for k in s.extra_fields))
         # partner_view's per-list plans: only when no list in view is a segment
-        self._plans = None if any(s.account_list.is_segment for s in their_lists) else {}
+        self._plans = None if any(s.account_list.is_segment for s in self.shown_through) else {}
 
     def queryset(self) -> QuerySet[Overlap]:
         side, f = self.side, self.filters
@@ -665,7 +670,7 @@ class OverlapListing:
 
     def _row_of(self, overlap: tuple, mine: _Record, theirs: _Record) -> dict:
         overlap_id, score, confirmed, reasons = overlap[:4]
-        partner = partner_view(theirs, self.their_lists, self._plans)
+        partner = partner_view(theirs, self.shown_through, self._plans)
         my_view = my_record_view(mine)
         my_view["list_name"] = self._my_list_names.get(mine.account_list_id, "")
         return {
@@ -755,7 +760,11 @@ def overlap_listing_for(*, org: Organization, partnership: Partnership, user, fi
         theirs = [s for s in shared if not (s.account_list.is_segment and s.account_list.base_list_id in base_ids)]
         if their_kind:
             theirs = [s for s in theirs if s.kind == their_kind]
-    return OverlapListing(side=side, user=user, my_lists=mine, their_lists=theirs, filters=filters)
+    # a listed record also shows what a shared segment holding it allows
+    listed_bases = {_base_id(s.account_list) for s in theirs}
+    shown_through = [s for s in shared if _base_id(s.account_list) in listed_bases]
+    return OverlapListing(side=side, user=user, my_lists=mine, their_lists=theirs, filters=filters,
+                          shown_through=shown_through)
 
 
 # --------------------------------------------------------------------------------- white space

@@ -170,6 +170,29 @@ def test_a_shared_segment_shows_only_its_records(m):
     assert matrix.cell(mine.pk, emea.pk).count == 0 and matrix.cell(m.oc.pk, emea.pk).count == 1
 
 
+def test_a_record_in_a_shared_segment_of_a_shared_list_shows_both_allow_lists(m):
+    """Their base list shows names; their EMEA segment of it also shows industry: an EMEA record
+    shows both in the overlap list, its export and account 360, a record outside EMEA names only."""
+    w = m.w
+    emea = make_list(w.partner_org, "P-EMEA", base=m.pc, filters={"region": ["emea"]})
+    share(w.partner, w.partnership, m.pc, "overlaps", fields=["name"])
+    share(w.partner, w.partnership, emea, "overlaps", fields=["name", "industry"])
+    body = api_get(w, w.owner, f"{base(m)}/overlaps/").json()
+    rows = {r["partner"]["fields"]["name"]: r["partner"] for r in body["results"]}
+    assert rows["PARTNERNAME Acme"]["fields"] == {"name": "PARTNERNAME Acme", "industry": "SECRETINDUSTRY"}
+    assert {lst["name"] for lst in rows["PARTNERNAME Acme"]["lists"]} == {"P-Customers", "P-EMEA"}
+    assert rows["PARTNERNAME Initech"]["fields"] == {"name": "PARTNERNAME Initech"}
+    assert body["count"] == 3 and rows["PARTNERNAME Globex"]["fields"] == {"name": "PARTNERNAME Globex"}  # once each
+    export = text_of(w.api(w.owner).get(f"{base(m)}/overlaps/export.csv"))
+    assert "SECRETINDUSTRY" in export and "secret-rep@partner.test" not in export
+    account = api_get(w, w.owner, f"/api/accounts/{m.acme.pk}/partners/").json()
+    assert account["partners"][0]["record"]["fields"] == rows["PARTNERNAME Acme"]["fields"]
+    # their prospects list is not a base of the segment: listing it alone shows names only
+    share(w.partner, w.partnership, m.pp, "overlaps", fields=["name"])
+    prospects = api_get(w, w.owner, f"{base(m)}/overlaps/", their_list=m.pp.pk).json()
+    assert [r["partner"]["fields"] for r in prospects["results"]] == [{"name": "PARTNERNAME Acme prospect"}]
+
+
 # ------------------------------------------------------------------------------ revocation
 
 
