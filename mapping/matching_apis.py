@@ -72,24 +72,10 @@ class MatchSettingsIn(serializers.Serializer):
     review_threshold = serializers.FloatField(allow_null=True, required=False, default=None)
 
 
-def _settings_out(partnership) -> dict:
-    from mapping.models import MatchSettings
-    from mapping.services.matching import engine_config
+def _settings_out(org, partnership) -> dict:
+    from mapping.selectors_matching import match_settings_of
 
-    own = MatchSettings.objects.filter(partnership=partnership).first()
-    config = engine_config(partnership.pk)
-    return MatchSettingsOut({
-        "threshold": own.threshold if own else None,
-        "review_threshold": own.review_threshold if own else None,
-        "effective_threshold": config.threshold,
-        "effective_review_threshold": config.review_threshold,
-        "trained_model": bool(own and own.model),
-        "trained_on": own.trained_on if own else 0,
-        "trained_at": own.trained_at if own else None,
-        "training": own.training if own else "",
-        "training_method": own.training_method if own else "",
-        "training_error": own.training_error if own else "",
-    }).data
+    return MatchSettingsOut(match_settings_of(org=org, partnership=partnership)).data
 
 
 class MatchSettingsApi(OrgAPIView):
@@ -97,7 +83,7 @@ class MatchSettingsApi(OrgAPIView):
 
     @extend_schema(responses=MatchSettingsOut)
     def get(self, request, partnership_id: int):
-        return Response(_settings_out(partnership_for(org=self.org, partnership_id=partnership_id)))
+        return Response(_settings_out(self.org, partnership_for(org=self.org, partnership_id=partnership_id)))
 
     @extend_schema(request=MatchSettingsIn, responses=MatchSettingsOut)
     def put(self, request, partnership_id: int):
@@ -106,7 +92,7 @@ class MatchSettingsApi(OrgAPIView):
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(MatchSettingsIn, request.data)
         match_settings_update(actor=request.user, org=self.org, partnership=partnership, **data)
-        return Response(_settings_out(partnership))
+        return Response(_settings_out(self.org, partnership))
 
 
 class MatchModelTrainIn(serializers.Serializer):
@@ -133,7 +119,7 @@ class MatchModelTrainApi(OrgAPIView):
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(MatchModelTrainIn, request.data)
         match_model_train(actor=request.user, org=self.org, partnership=partnership, **data)
-        return Response(_settings_out(partnership), status=status.HTTP_202_ACCEPTED)
+        return Response(_settings_out(self.org, partnership), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={204: None})
     def delete(self, request, partnership_id: int):

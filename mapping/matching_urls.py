@@ -19,6 +19,8 @@ api_urlpatterns = [
 
 portal_urlpatterns = [
     path("partnerships/<int:partnership_id>/matching/", matching_views.matching_status, name="matching_status"),
+    path("partnerships/<int:partnership_id>/matching/settings/", matching_views.match_settings,
+         name="match_settings"),
     path("partnerships/<int:partnership_id>/review/", matching_views.review_queue, name="review_queue"),
     path("partnerships/<int:partnership_id>/review/<int:pair_id>/", matching_views.review_decide,
          name="review_decide"),

@@ -5,11 +5,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import Capability, role_can
 from accounts.selectors import partnership_for
-from mapping.matching_forms import ReviewDecisionForm, ReviewFilterForm
+from mapping.matching_forms import MatchThresholdsForm, MatchTrainForm, ReviewDecisionForm, ReviewFilterForm
 from mapping.selectors import account_lists_of
-from mapping.selectors_matching import latest_match_run
+from mapping.selectors_matching import latest_match_run, match_settings_of
 from mapping.selectors_review import review_queue_for
-from mapping.services.matching import match_decision_record, match_run_request
+from mapping.services.matching import (
+    UNSUPERVISED_SAMPLE,
+    match_decision_record,
+    match_model_reset,
+    match_model_train,
+    match_run_request,
+    match_settings_update,
+)
 from mapping.sharing_models import SHAREABLE_FIELD_LABELS
 from prm.common.errors import ApplicationError, NotFound, ValidationFailed
 from prm.common.portal import apply_error_to_form, portal_view
@@ -34,6 +41,61 @@ def matching_status(request, partnership_id: int):
         and partnership.status == partnership.Status.ACTIVE,
         "review_count": review_queue_for(org=request.org, partnership=partnership, user=request.user).count(),
     })
+
+
+@portal_view
+def match_settings(request, partnership_id: int):
+    """The partnership's thresholds and scoring model: read by both sides, changed by those who
+    manage lists (each change queues a full re-match)."""
+    partnership = partnership_for(org=request.org, partnership_id=partnership_id)
+    current = match_settings_of(org=request.org, partnership=partnership)
+    thresholds = MatchThresholdsForm(initial={"threshold": current["threshold"],
+                                              "review_threshold": current["review_threshold"]})
+    train = MatchTrainForm(initial={"method": "labelled"})
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "thresholds":
+            thresholds = MatchThresholdsForm(request.POST)
+            done = _submit(thresholds, "Thresholds saved; a full re-match is queued.", lambda d: match_settings_update(
+                actor=request.user, org=request.org, partnership=partnership, **d), request)
+        elif action == "train":
+            train = MatchTrainForm(request.POST)
+            done = _submit(train, "Training is queued; a full re-match follows it.", lambda d: match_model_train(
+                actor=request.user, org=request.org, partnership=partnership, method=d["method"],
+                sample=d["sample"] or UNSUPERVISED_SAMPLE), request)
+        elif action == "reset":
+            match_model_reset(actor=request.user, org=request.org, partnership=partnership)
+            messages.success(request, "Back to the default model; a full re-match is queued.")
+            done = True
+        else:
+            messages.error(request, "Unknown action.")
+            done = False
+        if done:
+            return redirect("matching:match_settings", partnership_id=partnership.pk)
+        status = 400
+    return render(request, "mapping/match_settings.html", {
+        "partnership": partnership,
+        "other": partnership.other(request.org),
+        "settings": current,
+        "thresholds_form": thresholds,
+        "train_form": train,
+        "can_manage": role_can(request.membership.role, Capability.MANAGE_LISTS),
+        "active": partnership.status == partnership.Status.ACTIVE,
+    }, status=status)
+
+
+def _submit(form, success: str, apply, request) -> bool:
+    """Validate form, then apply(cleaned_data); a domain error lands on the form. True: done."""
+    if not form.is_valid():
+        return False
+    try:
+        apply(form.cleaned_data)
+    except ValidationFailed as exc:
+        apply_error_to_form(form, exc)
+        return False
+    messages.success(request, success)
+    return True
 
 
 def _can_decide(request, partnership) -> bool:

@@ -2,9 +2,9 @@
 
 from django.db.models import QuerySet
 
-from accounts.models import Organization
+from accounts.models import Organization, Partnership
 from accounts.selectors import partnership_for
-from mapping.models import MatchRun
+from mapping.models import MatchRun, MatchSettings
 from prm.common.errors import NotFound
 
 
@@ -22,3 +22,26 @@ def match_run_for(*, org: Organization, partnership_id, run_id) -> MatchRun:
 
 def latest_match_run(*, org: Organization, partnership_id) -> MatchRun | None:
     return match_runs_of(org=org, partnership_id=partnership_id).first()
+
+
+def match_settings_of(*, org: Organization, partnership: Partnership) -> dict:
+    """The partnership's thresholds (its own, None: the site-wide default, and the effective ones)
+    and its scoring model (trained or default, and how its training goes). Both sides see them."""
+    from mapping.services.matching import engine_config
+
+    if not partnership.involves(org):
+        raise NotFound("Partnership not found.")
+    own = MatchSettings.objects.filter(partnership=partnership).first()
+    config = engine_config(partnership.pk)
+    return {
+        "threshold": own.threshold if own else None,
+        "review_threshold": own.review_threshold if own else None,
+        "effective_threshold": config.threshold,
+        "effective_review_threshold": config.review_threshold,
+        "trained_model": bool(own and own.model),
+        "trained_on": own.trained_on if own else 0,
+        "trained_at": own.trained_at if own else None,
+        "training": own.training if own else "",
+        "training_method": own.training_method if own else "",
+        "training_error": own.training_error if own else "",
+    }
