@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from accounts.models import Organization, Partnership
 from mapping import read_cache
-from mapping.models import AccountList, AccountRecord, Overlap
+from mapping.models import AccountList, AccountRecord, Overlap, SharingRule
 from mapping.services.sharing import records_set_private
 from tests.mapping.test_sharing_helpers import link, make_list, make_record, portal, share
 
@@ -246,3 +246,40 @@ def test_clear_read_cache_command_empties_the_shared_cache(world, data):
     out = StringIO()
     call_command("clear_read_cache", stdout=out)
     assert "emptied" in out.getvalue() and not caches[read_cache.ALIAS]._cache
+
+
+def test_concurrent_commits_in_opposite_orders_neither_deadlock_nor_lose_a_bump(world, data):
+    """Stamps are bumped at commit in key order: two writers touching the same organization and
+    partnership in opposite orders, at once, both commit every time and every commit counts."""
+    import threading
+
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None), params.pop("context", None)
+    rule_ids = list(SharingRule.objects.filter(partnership=world.partnership).values_list("pk", flat=True))
+    record_ids = [r.pk for r in data["mine"][:2]]
+    before = _stamps(world)
+    errors, rounds = [], 60
+
+    def writer(k: int):
+        with psycopg.connect(**params) as conn:
+            for _ in range(rounds):
+                statements = [("UPDATE mapping_accountrecord SET updated_at = now() WHERE id = %s", [record_ids[k]]),
+                              ("UPDATE mapping_sharingrule SET updated_at = now() WHERE id = %s", [rule_ids[k]])]
+                try:
+                    with conn.transaction():
+                        for sql, args in statements if k == 0 else reversed(statements):
+                            conn.execute(sql, args)
+                except psycopg.Error as exc:
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    after = _stamps(world)
+    assert errors == []
+    assert after[f"o{world.owner_org.pk}"] - before[f"o{world.owner_org.pk}"] == 2 * rounds
+    assert after[f"p{world.partnership.pk}"] - before[f"p{world.partnership.pk}"] == 2 * rounds
