@@ -7,7 +7,7 @@ membership by organization name is used.
 
 from accounts.models import Membership, Organization
 from prm.common.errors import NotFound
-from prm.common.rows import columns, fetch_all
+from prm.common.rows import as_id, columns, fetch_all
 
 SESSION_KEY = "current_org_id"
 HEADER = "HTTP_X_ORGANIZATION"
@@ -22,16 +22,17 @@ def current_membership(request) -> Membership | None:
         mine = memberships(request)
         wanted = request.META.get(HEADER)
         if wanted is not None:
-            if not _is_id(wanted):
+            wanted_id = as_id(wanted)
+            if wanted_id is None:
                 raise NotFound("Organization not found.")
-            membership = next((m for m in mine if m.organization_id == int(wanted)), None)
+            membership = next((m for m in mine if m.organization_id == wanted_id), None)
             if membership is None:
                 raise NotFound("Organization not found.")
         else:
             session = getattr(request, "session", None)
-            org_id = session.get(SESSION_KEY) if session is not None else None
-            if org_id and _is_id(org_id):
-                membership = next((m for m in mine if m.organization_id == int(org_id)), None)
+            org_id = as_id(session.get(SESSION_KEY)) if session is not None else None
+            if org_id:
+                membership = next((m for m in mine if m.organization_id == org_id), None)
             if membership is None and mine:
                 membership = mine[0]
     request._current_membership = membership
@@ -61,7 +62,3 @@ def memberships(request) -> list[Membership]:
     request._memberships = out
     return out
 
-
-def _is_id(value) -> bool:
-    text = str(value)
-    return text.isascii() and text.isdigit() and int(text) < 2**63  # a bigint: a longer number is no id

@@ -12,7 +12,7 @@ from accounts.models import (
     StageChange,
 )
 from prm.common.errors import NotFound
-from prm.common.rows import columns, fetch_one
+from prm.common.rows import as_id, columns, fetch_one
 
 
 def memberships_of(*, user) -> QuerySet[Membership]:
@@ -64,8 +64,8 @@ def partnerships_of(*, org: Organization, include_ended: bool = True) -> QuerySe
 
 def partnership_for(*, org: Organization, partnership_id) -> Partnership:
     """The one way to fetch a partnership for a caller: 404 unless their organization is a side."""
-    text = str(partnership_id)
-    if not (text.isascii() and text.isdigit() and int(text) < 2**63):
+    pk = as_id(partnership_id)
+    if pk is None:
         raise NotFound("Partnership not found.")
     # partnerships_of(org=org).get(pk=...), in one plain query: read on every partnership request
     table, orgs = Partnership._meta.db_table, Organization._meta.db_table
@@ -73,7 +73,7 @@ def partnership_for(*, org: Organization, partnership_id) -> Partnership:
         f"SELECT {columns(Partnership, 'p')}, {columns(Organization, 'i')}, {columns(Organization, 'o')} "
         f"FROM {table} p JOIN {orgs} i ON i.id = p.initiator_id JOIN {orgs} o ON o.id = p.partner_id "
         f"WHERE p.id = %s AND (p.initiator_id = %s OR p.partner_id = %s)",
-        [int(text), org.pk, org.pk], Partnership, Organization, Organization,
+        [pk, org.pk, org.pk], Partnership, Organization, Organization,
     )
     if found is None:
         raise NotFound("Partnership not found.")

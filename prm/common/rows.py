@@ -11,6 +11,14 @@ from django.db import connection
 from django.db.models import Model
 
 
+def as_id(value) -> int | None:
+    """value as a row id (a bigint) if it is one, else None: '²', '-1' or 30 digits are no id."""
+    text = str(value)
+    if text.isascii() and text.isdigit() and int(text) < 2**63:
+        return int(text)
+    return None
+
+
 def columns(model: type[Model], alias: str) -> str:
     """The select list of all of model's concrete fields, from table alias `alias`."""
     return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
