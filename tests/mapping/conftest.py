@@ -69,22 +69,28 @@ def records_of(frame, crm_prefix=""):
     return out
 
 
-@pytest.fixture
-def lists(world, django_capture_on_commit_callbacks):
-    """A Customers list on each side of world.partnership, pushed and matched (300 generated accounts)."""
+def pushed_pair(world, capture, *, n: int, seed: int):
+    """A Customers list on each side of world.partnership, pushed (n generated accounts) and
+    matched; capture: django_capture_on_commit_callbacks. Returns mine, theirs, left, right, truth."""
     from bench.generate import generate_pair
     from mapping.services.imports import account_records_push
     from mapping.services.lists import account_list_create
 
-    left, right, truth = generate_pair(n=300, seed=11)
-    with django_capture_on_commit_callbacks(execute=True):
+    left, right, truth = generate_pair(n=n, seed=seed)
+    with capture(execute=True):
         mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
         theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         account_records_push(actor=world.owner, account_list=mine, records=records_of(left, "L"), mode="replace")
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         account_records_push(actor=world.partner, account_list=theirs, records=records_of(right, "R"), mode="replace")
     return mine, theirs, left, right, truth
+
+
+@pytest.fixture
+def lists(world, django_capture_on_commit_callbacks):
+    """A Customers list on each side of world.partnership, pushed and matched (300 generated accounts)."""
+    return pushed_pair(world, django_capture_on_commit_callbacks, n=300, seed=11)
 
 
 def share_both_ways(world, mine, theirs) -> None:

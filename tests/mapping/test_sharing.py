@@ -503,21 +503,12 @@ def test_tally_follows_real_match_runs(world, django_capture_on_commit_callbacks
     from django.db import connection
     from django.db.models import Count
 
-    from bench.generate import generate_pair
     from mapping.models import Overlap, OverlapTally
     from mapping.services.imports import account_records_push
-    from mapping.services.lists import account_list_create
+    from tests.mapping.conftest import pushed_pair
     from tests.mapping.conftest import records_of as records
 
-    left, right, _truth = generate_pair(n=80, seed=5)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
-        theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
-    with django_capture_on_commit_callbacks(execute=True):
-        account_records_push(actor=world.owner, account_list=mine, records=records(left, "L"), mode="replace")
-    with django_capture_on_commit_callbacks(execute=True):
-        account_records_push(actor=world.partner, account_list=theirs, records=records(right, "R"), mode="replace")
+    mine, theirs, left, _right, _truth = pushed_pair(world, django_capture_on_commit_callbacks, n=80, seed=5)
     with django_capture_on_commit_callbacks(execute=True):  # edits and removals: updates and deletes
         account_records_push(actor=world.owner, account_list=mine, records=records(left, "L")[10:], mode="replace")
     live = Overlap.objects.filter(status="match").count()
