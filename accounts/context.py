@@ -5,9 +5,10 @@ organization id); the portal keeps the choice in the session. Without either, th
 membership by organization name is used.
 """
 
-from accounts.models import Membership, Organization
+from accounts.models import Membership
+from accounts.selectors import memberships_of
 from prm.common.errors import NotFound
-from prm.common.rows import as_id, columns, fetch_all
+from prm.common.rows import as_id
 
 SESSION_KEY = "current_org_id"
 HEADER = "HTTP_X_ORGANIZATION"
@@ -48,17 +49,7 @@ def memberships(request) -> list[Membership]:
         return []
     if getattr(request, "method", None) in ("GET", "HEAD") and hasattr(request, "_memberships"):
         return request._memberships
-    member, org = Membership._meta.db_table, Organization._meta.db_table
-    rows = fetch_all(
-        f"SELECT {columns(Membership, 'm')}, {columns(Organization, 'o')} FROM {member} m "
-        f"JOIN {org} o ON o.id = m.organization_id WHERE m.user_id = %s ORDER BY o.name, o.id",
-        [user.pk], Membership, Organization,
-    )
-    out = []
-    for membership, organization in rows:
-        membership.organization = organization
-        membership.user = user  # already loaded: no second read of the user row
-        out.append(membership)
+    out = memberships_of(user=user)
     request._memberships = out
     return out
 

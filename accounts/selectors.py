@@ -12,11 +12,24 @@ from accounts.models import (
     StageChange,
 )
 from prm.common.errors import NotFound
-from prm.common.rows import as_id, columns, fetch_one
+from prm.common.rows import as_id, columns, fetch_all, fetch_one
 
 
-def memberships_of(*, user) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+def memberships_of(*, user) -> list[Membership]:
+    """The user's memberships, their organizations attached, by organization name, in one plain
+    query (every signed-in request reads them: accounts.context.memberships)."""
+    member, org = Membership._meta.db_table, Organization._meta.db_table
+    rows = fetch_all(
+        f"SELECT {columns(Membership, 'm')}, {columns(Organization, 'o')} FROM {member} m "
+        f"JOIN {org} o ON o.id = m.organization_id WHERE m.user_id = %s ORDER BY o.name, o.id",
+        [user.pk], Membership, Organization,
+    )
+    out = []
+    for membership, organization in rows:
+        membership.organization = organization
+        membership.user = user  # already loaded: no second read of the user row
+        out.append(membership)
+    return out
 
 
 def membership_for(*, user, organization_id) -> Membership:
