@@ -141,16 +141,16 @@ def sharing(request, partnership_id: int):
 
 
 def _overlap_listing(request, partnership):
-    my_lists = list(account_lists_of(org=request.org))
-    their_lists = overlaps.partner_lists_for(org=request.org, partnership=partnership,
-                                             at_least=SharingLevel.OVERLAPS)
+    # my lists and theirs shared at record level, read once: the filter form offers them, the listing uses them
+    in_view = overlaps.lists_in_view(org=request.org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
+    my_lists, their_lists = in_view
     form = OverlapFilterForm(request.GET or None, my_lists=my_lists, their_lists=their_lists)
     if request.GET and not form.is_valid():
         raise ValidationFailed("Check the filters: " + "; ".join(
             f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
     filters = form.to_filters() if request.GET else overlaps.OverlapFilters()
     listing = overlaps.overlap_listing_for(org=request.org, partnership=partnership, user=request.user,
-                                           filters=filters)
+                                           filters=filters, in_view=in_view)
     return form, listing, their_lists
 
 

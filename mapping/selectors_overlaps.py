@@ -728,10 +728,11 @@ class OverlapListing:
             yield from self._rows_of(batch)
 
 
-def overlap_listing_for(*, org: Organization, partnership: Partnership, user, filters: OverlapFilters
-                        ) -> OverlapListing:
+def overlap_listing_for(*, org: Organization, partnership: Partnership, user, filters: OverlapFilters,
+                        in_view: tuple[list[AccountList], list[SharedList]] | None = None) -> OverlapListing:
     """My accounts with the partner's matched accounts, where the partner shares the list at
-    "overlapping accounts" or more, reduced to the fields each list allows."""
+    "overlapping accounts" or more, reduced to the fields each list allows. in_view: what
+    lists_in_view(at_least=OVERLAPS) gave the caller for this request, if it read it already."""
     side = side_of(org=org, partnership=partnership)
     if filters.sort not in SORTS:
         raise ValidationFailed(f"Unknown sort {filters.sort!r}.", extra={"sort": [f"Use one of {', '.join(SORTS)}."]})
@@ -740,7 +741,7 @@ def overlap_listing_for(*, org: Organization, partnership: Partnership, user, fi
             raise ValidationFailed(f"Unknown view {filters.view!r}.", extra={"view": [f"Use {', '.join(QUICK_WINS)}."]})
         filters.my_kind, filters.their_kind = QUICK_WINS[filters.view][:2]
     my_kind, their_kind = _kind(filters.my_kind, "my_kind"), _kind(filters.their_kind, "their_kind")
-    mine, shared = lists_in_view(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
+    mine, shared = in_view or lists_in_view(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
     if filters.my_list_id is not None:
         mine = [lst for lst in mine if lst.pk == filters.my_list_id]
         if not mine:
