@@ -12,7 +12,8 @@ from accounts.selectors import partnership_for
 from mapping import selectors_matching
 from mapping.overlap_apis import MyRecordOut, PartnerRecordOut, paged
 from mapping.selectors_review import ReviewFilters, review_queue_for
-from mapping.services.matching import TRAINING_METHODS, UNSUPERVISED_SAMPLE, match_run_request
+from mapping.services.matching import match_run_request
+from mapping.services.review import TRAINING_METHODS, UNSUPERVISED_SAMPLE
 from prm.common.api import OrgAPIView, parse
 
 
@@ -87,7 +88,7 @@ class MatchSettingsApi(OrgAPIView):
 
     @extend_schema(request=MatchSettingsIn, responses=MatchSettingsOut)
     def put(self, request, partnership_id: int):
-        from mapping.services.matching import match_settings_update
+        from mapping.services.review import match_settings_update
 
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(MatchSettingsIn, request.data)
@@ -114,7 +115,7 @@ class MatchModelTrainApi(OrgAPIView):
     @extend_schema(request=MatchModelTrainIn, responses={202: MatchSettingsOut})
     def post(self, request, partnership_id: int):
         """Queue the training (it runs on a worker; `training` in the settings tells how it goes)."""
-        from mapping.services.matching import match_model_train
+        from mapping.services.review import match_model_train
 
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(MatchModelTrainIn, request.data)
@@ -124,7 +125,7 @@ class MatchModelTrainApi(OrgAPIView):
     @extend_schema(responses={204: None})
     def delete(self, request, partnership_id: int):
         """Back to the default model."""
-        from mapping.services.matching import match_model_reset
+        from mapping.services.review import match_model_reset
 
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         match_model_reset(actor=request.user, org=self.org, partnership=partnership)
@@ -196,7 +197,7 @@ class MatchDecisionApi(OrgAPIView):
 
     @extend_schema(request=MatchDecisionIn, responses={201: MatchDecisionOut})
     def post(self, request, partnership_id: int):
-        from mapping.services.matching import match_decision_record
+        from mapping.services.review import match_decision_record
 
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(MatchDecisionIn, request.data)

@@ -9,12 +9,12 @@ from mapping.matching_forms import MatchThresholdsForm, MatchTrainForm, ReviewDe
 from mapping.selectors import account_lists_of
 from mapping.selectors_matching import latest_match_run, match_settings_of
 from mapping.selectors_review import review_queue_for
-from mapping.services.matching import (
+from mapping.services.matching import match_run_request
+from mapping.services.review import (
     UNSUPERVISED_SAMPLE,
     match_decision_record,
     match_model_reset,
     match_model_train,
-    match_run_request,
     match_settings_update,
 )
 from mapping.sharing_models import SHAREABLE_FIELD_LABELS

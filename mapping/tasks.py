@@ -53,6 +53,6 @@ def finish_match_run(run_id: int, attempt: int) -> str:
 def train_match_model(partnership_id: int) -> str:
     """Fit a partnership's scoring model as requested by match_model_train (idempotent: a model
     no longer queued or running is left alone)."""
-    from mapping.services.matching import match_model_fit
+    from mapping.services.review import match_model_fit
 
     return match_model_fit(partnership_id)

@@ -8,7 +8,7 @@ from accounts.models import Role
 from accounts.services.partnerships import partnership_end
 from mapping.models import MatchDecision, MatchRun, MatchSettings
 from mapping.services.lists import account_list_create
-from mapping.services.matching import match_model_train
+from mapping.services.review import match_model_train
 from prm.common.errors import ValidationFailed
 from tests.conftest import assert_no_leak
 from tests.factories import member

@@ -11,12 +11,12 @@ from mapping.models import AccountList, AccountRecord, MatchDecision, MatchRun, 
 from mapping.services.imports import account_records_push
 from mapping.services.lists import account_list_create
 from mapping.services.matching import (
-    match_decision_record,
     match_run_execute,
     match_run_request,
     match_run_schedule,
     match_runs_reap,
 )
+from mapping.services.review import match_decision_record
 from tests.conftest import assert_no_leak
 from tests.factories import member
 from tests.mapping.conftest import records_of, share_both_ways
