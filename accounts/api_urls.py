@@ -27,6 +27,11 @@ urlpatterns = [
         name="api-partnership-stage-changes",
     ),
     path("partnerships/<int:partnership_id>/tier/", apis.PartnershipTierApi.as_view(), name="api-partnership-tier"),
+    path(
+        "partnerships/<int:partnership_id>/tier-changes/",
+        apis.PartnershipTierChangesApi.as_view(),
+        name="api-partnership-tier-changes",
+    ),
     path("partnerships/<int:partnership_id>/end/", apis.PartnershipEndApi.as_view(), name="api-partnership-end"),
     path(
         "partnership-invitations/",

@@ -76,6 +76,18 @@ class StageChangeOut(serializers.Serializer):
         return obj.changed_by.email if obj.changed_by else None
 
 
+class TierChangeOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    from_tier = serializers.CharField()
+    to_tier = serializers.CharField()
+    changed_at = serializers.DateTimeField()
+    changed_by = serializers.SerializerMethodField()
+    changed_by_organization = serializers.CharField(source="changed_by_organization.name", default=None)
+
+    def get_changed_by(self, obj) -> str | None:
+        return obj.changed_by.email if obj.changed_by else None
+
+
 class PartnershipInvitationOut(serializers.Serializer):
     id = serializers.IntegerField()
     inviter = OrgRefOut()
@@ -299,12 +311,20 @@ class PartnershipStageChangesApi(OrgAPIView):
 class PartnershipTierApi(OrgAPIView):
     @extend_schema(request=TierIn, responses=PartnershipOut)
     def post(self, request, partnership_id: int):
+        """Set the tier (the initiator's side only; the partner gets 403); the change is recorded."""
         partnership = selectors.partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(TierIn, request.data)
         partnership = partnership_services.partnership_set_tier(
             actor=request.user, org=self.org, partnership=partnership, tier=data["tier"]
         )
         return Response(PartnershipOut(partnership).data)
+
+
+class PartnershipTierChangesApi(OrgAPIView):
+    @extend_schema(responses=TierChangeOut(many=True))
+    def get(self, request, partnership_id: int):
+        changes = selectors.partnership_tier_changes(org=self.org, partnership_id=partnership_id)
+        return self.paginate(changes, TierChangeOut)
 
 
 class PartnershipEndApi(OrgAPIView):

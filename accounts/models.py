@@ -260,6 +260,11 @@ class Partnership(TimeStampedModel):
     def involves(self, org: Organization) -> bool:
         return org.pk in (self.initiator_id, self.partner_id)
 
+    def sets_tier(self, org: Organization) -> bool:
+        """The tier is the initiator's program level for its partner (incentive rates hang off it),
+        so only the initiator's side sets it."""
+        return org.pk == self.initiator_id
+
 
 class StageChange(models.Model):
     """History of lifecycle stage changes: who moved the partnership, from what, to what, when."""
@@ -277,3 +282,20 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.partnership}: {self.from_stage or '—'} → {self.to_stage}"
+
+
+class TierChange(models.Model):
+    """History of tier changes: who set the partnership's tier, from what, to what, when."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.CharField(max_length=20, choices=Tier.choices)
+    to_tier = models.CharField(max_length=20, choices=Tier.choices)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    changed_by_organization = models.ForeignKey(Organization, on_delete=models.SET_NULL, null=True, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return f"{self.partnership}: {self.from_tier} → {self.to_tier}"

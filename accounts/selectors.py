@@ -10,6 +10,7 @@ from accounts.models import (
     Partnership,
     PartnershipInvitation,
     StageChange,
+    TierChange,
 )
 from prm.common.errors import NotFound
 from prm.common.rows import as_id, columns, fetch_all, fetch_one
@@ -97,6 +98,12 @@ def partnership_for(*, org: Organization, partnership_id) -> Partnership:
 def partnership_stage_changes(*, org: Organization, partnership_id) -> QuerySet[StageChange]:
     partnership = partnership_for(org=org, partnership_id=partnership_id)
     return partnership.stage_changes.select_related("changed_by", "changed_by_organization")
+
+
+def partnership_tier_changes(*, org: Organization, partnership_id) -> QuerySet[TierChange]:
+    """Who set the tier, from what, to what, when: both sides read it."""
+    partnership = partnership_for(org=org, partnership_id=partnership_id)
+    return partnership.tier_changes.select_related("changed_by", "changed_by_organization")
 
 
 def partnership_invitations_of(*, org: Organization) -> QuerySet[PartnershipInvitation]:

@@ -217,8 +217,10 @@ def _partnership_context(request, partnership, **forms):
             for i, (v, label) in enumerate(Stage.choices)
         ],
         "changes": partnership.stage_changes.select_related("changed_by", "changed_by_organization")[:50],
+        "tier_changes": selectors.partnership_tier_changes(org=request.org, partnership_id=partnership.pk)[:50],
         "can_manage": role_can(request.membership.role, Capability.MANAGE_PARTNERSHIPS)
         and partnership.status == partnership.Status.ACTIVE,
+        "can_set_tier": partnership.sets_tier(request.org),
         "stage_form": forms.get("stage_form") or StageForm(initial={"stage": partnership.stage}),
         "tier_form": forms.get("tier_form") or TierForm(initial={"tier": partnership.tier}),
         "end_form": forms.get("end_form") or EndForm(),

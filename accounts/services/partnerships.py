@@ -14,6 +14,7 @@ from accounts.models import (
     Stage,
     StageChange,
     Tier,
+    TierChange,
 )
 from accounts.roles import Capability
 from accounts.services.common import require_capability
@@ -205,14 +206,22 @@ def partnership_change_stage(
 
 @transaction.atomic
 def partnership_set_tier(*, actor, org: Organization, partnership: Partnership, tier: str) -> Partnership:
+    """Set the partnership's tier: only the initiator's side may (incentive rates follow the tier,
+    so the partner setting its own would pay itself more). Every change is recorded."""
     require_capability(actor=actor, org=org, capability=Capability.MANAGE_PARTNERSHIPS)
     if not partnership.involves(org):
         raise NotFound("Partnership not found.")
+    if not partnership.sets_tier(org):
+        raise PermissionDeniedError(f"Only {partnership.initiator.name} sets the tier of this partnership.")
     if tier not in Tier.values:
         raise ValidationFailed(f"Unknown tier: {tier!r}.", extra={"tier": [f"Choose one of {', '.join(Tier.values)}."]})
     partnership = _lock(partnership)
     if partnership.status != Partnership.Status.ACTIVE:
         raise Conflict("This partnership has ended.")
+    if partnership.tier == tier:
+        return partnership
+    TierChange.objects.create(partnership=partnership, from_tier=partnership.tier, to_tier=tier, changed_by=actor,
+                              changed_by_organization=org)
     partnership.tier = tier
     partnership.save(update_fields=["tier", "updated_at"])
     return partnership
