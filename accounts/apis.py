@@ -1,17 +1,17 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors
+from accounts.auth import ClientAddressThrottle
 from accounts.models import Organization, Role, Stage, Tier
 from accounts.services import invitations as invitation_services
 from accounts.services import organizations as org_services
 from accounts.services import partnerships as partnership_services
+from accounts.services import tokens as token_services
 from prm.common.api import OrgAPIView, PaginatedAPIView, parse
 
 # ---------------------------------------------------------------- output serializers
@@ -105,6 +105,12 @@ class PartnershipInvitationOut(serializers.Serializer):
 class TokenIn(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(max_length=512, trim_whitespace=False)
+    code = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default="",
+        help_text="Required when the account has two-factor authentication: the current code of the "
+        "authenticator app, or an unused recovery code.",
+    )
+
 
 
 class OrganizationUpdateIn(serializers.Serializer):
@@ -153,18 +159,43 @@ class PartnershipInviteIn(serializers.Serializer):
 # ---------------------------------------------------------------- views
 
 
+class TokenErrorOut(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
 class TokenObtainApi(APIView):
-    """Exchange e-mail and password for an API token (expires; see API_TOKEN_TTL)."""
+    """Exchange e-mail and password (and, with two-factor authentication, a code) for an API token
+    (expires; see API_TOKEN_TTL). Limited per client address (the `token` throttle rate)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientAddressThrottle]
     throttle_scope = "token"
 
     class TokenOut(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=TokenIn, responses=TokenOut)
+    @extend_schema(
+        request=TokenIn,
+        responses={
+            200: TokenOut,
+            400: OpenApiResponse(TokenErrorOut, description="Invalid input (`code`: invalid)."),
+            401: OpenApiResponse(
+                TokenErrorOut,
+                description="Wrong e-mail or password (`authentication_failed`); the account has two-factor "
+                "authentication and `code` is missing (`mfa_code_required`) or wrong (`mfa_code_invalid`).",
+            ),
+            403: OpenApiResponse(
+                TokenErrorOut, description="An organization admin without an authenticator app (`mfa_required`): "
+                "set it up in the portal first.",
+            ),
+            429: OpenApiResponse(
+                TokenErrorOut, description="Too many requests from this address, or too many failed sign-ins "
+                "(`throttled`, `locked_out`, `too_many_attempts`).",
+            ),
+        },
+    )
     def post(self, request):
         data = parse(TokenIn, request.data)
         user = authenticate(request._request, email=data["email"], password=data["password"])
@@ -173,9 +204,9 @@ class TokenObtainApi(APIView):
                 {"detail": "Unable to sign in with these credentials.", "code": "authentication_failed"},
                 status=status.HTTP_401_UNAUTHORIZED,
             )
-        Token.objects.filter(user=user).delete()  # a fresh token, so its expiry starts now
-        token = Token.objects.create(user=user)
+        token = token_services.api_token_issue(request=request._request, user=user, code=data["code"])
         return Response({"token": token.key})
+
 
 
 class MeApi(APIView):

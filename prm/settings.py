@@ -115,10 +115,24 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PRM] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "PRM"
 
-# django-axes: stop password guessing after a few failures per username and address.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+
+# The client's address (accounts.auth.client_ip) for throttles, lockouts and allauth's rate limits:
+# REMOTE_ADDR, unless the app runs behind this many proxies that each append to X-Forwarded-For
+# (then the address the outermost one saw). Set it only when every request comes through them.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# django-axes: stop password guessing after a few failures per username and address, and after
+# more failures per address across usernames (one address trying many logins; allauth's own limit
+# of 10 failures a minute per address would stop counting there). The counts live in the
+# database, shared by every worker (accounts.auth.AxesLimitsHandler).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]
+AXES_HANDLER = "accounts.auth.AxesLimitsHandler"
+AXES_CLIENT_IP_CALLABLE = "accounts.auth.client_ip"
 AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.auth.lockout_response"
@@ -164,7 +178,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "prm.common.exception_handler.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_RATES": {"token": "20/min"},
+    # Per client address, counted in the default cache (accounts.auth.ClientAddressThrottle).
+    "DEFAULT_THROTTLE_RATES": {"token": env("TOKEN_THROTTLE_RATE", default="20/min")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24 * 30))
 
@@ -197,8 +213,20 @@ if _READ_CACHE_URL and not _READ_CACHE_URL.startswith(("redis://", "rediss://", 
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("READ_CACHE_URL must be a Redis URL (redis://, rediss:// or unix://).")
+# "default": rate limits (the token endpoint's throttle, allauth's) and the TOTP codes already used.
+# THROTTLE_CACHE_URL=redis://... shares them between all worker processes, as production needs
+# (with a per-process cache each worker would count apart); per process only in the embedded default.
+_THROTTLE_CACHE_URL = env("THROTTLE_CACHE_URL", default="")
+if _THROTTLE_CACHE_URL and not _THROTTLE_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("THROTTLE_CACHE_URL must be a Redis URL (redis://, rediss:// or unix://).")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _THROTTLE_CACHE_URL}
+        if _THROTTLE_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
+    ),
     "reads": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _READ_CACHE_URL,
          "TIMEOUT": READ_CACHE_SECONDS}

@@ -69,3 +69,14 @@ def fetch_one(sql: str, params, *models: type[Model]) -> tuple[Model, ...] | Non
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return None if row is None else _split(row, models)
+
+
+def fetch_one_with_extras(sql: str, params, *models: type[Model]) -> tuple[tuple[Model, ...], tuple] | None:
+    """Like fetch_one; the values selected after the models' columns come back as a second tuple."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    width = sum(len(model._meta.concrete_fields) for model in models)
+    return _split(row[:width], models), tuple(row[width:])
