@@ -48,6 +48,15 @@ def _celery_in_process(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with no rate-limit counts (the token throttle, allauth's limits: the
+    default cache), as the test client always calls from the same address."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _empty_read_cache():
     """Each test starts with nothing cached (mapping.read_cache; the stamps make it correct anyway)."""
     from mapping import read_cache

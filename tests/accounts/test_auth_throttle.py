@@ -25,13 +25,6 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 THROTTLE_REDIS = "redis://127.0.0.1:6379/5"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_counts():
-    cache.clear()  # the throttle's counts of earlier tests (same address, same minute)
-    yield
-    cache.clear()
-
-
 def _token_attempts(client, n, headers):
     return [
         client.post(URL, {"email": f"nobody{i}@example.test", "password": "guess"}, **headers(i)).status_code
