@@ -4,9 +4,12 @@ Orientation: in every overlap the *left* record belongs to the partnership's ini
 *right* record to its partner, whichever side asked for the run.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Partnership
 from prm.common.models import TimeStampedModel
@@ -37,6 +40,11 @@ class MatchRun(TimeStampedModel):
     )
     # Change sets folded into this run while it waited (debounce): {list_id: [changeset ids]}.
     changesets = models.JSONField(default=list, blank=True)
+    # What the run read: {list_id: newest change set id}, every change set of that list up to it
+    # (and none after it) is in the records the run matched. Later ones lead to a follow-up run.
+    covered = models.JSONField(default=dict, blank=True)
+    # When the worker should take a queued run (its countdown); the watchdog re-sends it past this.
+    due_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)
 
@@ -75,6 +83,18 @@ class MatchRun(TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def is_stuck(self) -> bool:
+        """Past its expected time: queued well after its start time, or running with no heartbeat."""
+        now = timezone.now()
+        if self.status == self.Status.QUEUED:
+            due = self.due_at or self.created_at
+            return due is not None and due < now - timedelta(seconds=settings.MATCH_QUEUED_GRACE_SECONDS)
+        if self.status == self.Status.RUNNING:
+            beat = self.heartbeat_at or self.started_at
+            return beat is None or beat < now - timedelta(seconds=settings.MATCH_RUN_STALE_SECONDS)
+        return False
 
 
 class Overlap(models.Model):
@@ -167,7 +187,7 @@ class MatchState(models.Model):
 
 class MatchBlockJob(models.Model):
     """One block of a large list pair, fanned out to the workers by a Celery chord: the candidate
-    pairs it scores (packed arrays) and, once done, its scored pairs."""
+    pairs it scores (arrays) and, once done, its scored pairs, both as plain data (mapping.engine.codec)."""
 
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="blocks")
     attempt = models.PositiveSmallIntegerField()  # the run's attempt that cut this block

@@ -27,6 +27,7 @@ def latest_match_run(*, org: Organization, partnership_id) -> MatchRun | None:
 def match_settings_of(*, org: Organization, partnership: Partnership) -> dict:
     """The partnership's thresholds (its own, None: the site-wide default, and the effective ones)
     and its scoring model (trained or default, and how its training goes). Both sides see them."""
+    from mapping.services.engine_blobs import stored_model_readable
     from mapping.services.matching import engine_config
 
     if not partnership.involves(org):
@@ -38,7 +39,10 @@ def match_settings_of(*, org: Organization, partnership: Partnership) -> dict:
         "review_threshold": own.review_threshold if own else None,
         "effective_threshold": config.threshold,
         "effective_review_threshold": config.review_threshold,
-        "trained_model": bool(own and own.model),
+        # A stored model our codec cannot read (a pickle from an older version) is not used: the
+        # default model scores until the partnership trains again.
+        "trained_model": stored_model_readable(own.model) if own else False,
+        "model_needs_retraining": bool(own and own.model) and not stored_model_readable(own.model),
         "trained_on": own.trained_on if own else 0,
         "trained_at": own.trained_at if own else None,
         "training": own.training if own else "",

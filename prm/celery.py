@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prm.settings")
 
@@ -39,3 +40,23 @@ _closed_redis_channel_raises_a_connection_error()
 app = Celery("prm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# Every worker runs the match-run watchdog on a timer (mapping.services.run_watch): in each pool
+# process of a prefork worker (the main process forks, so it keeps no thread), in the worker itself
+# with a solo or thread pool. Beat's schedule sends it as well; none of them is needed alone.
+@worker_process_init.connect
+def _watchdog_in_pool_process(**kwargs):
+    from mapping.services.run_watch import start_watchdog
+
+    start_watchdog()
+
+
+@worker_ready.connect
+def _watchdog_in_worker(sender=None, **kwargs):
+    pool = getattr(sender, "pool", None)
+    if pool is not None and type(pool).__module__.endswith("prefork"):
+        return
+    from mapping.services.run_watch import start_watchdog
+
+    start_watchdog()

@@ -250,6 +250,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker keeps trying to reach a restarted broker instead of exiting after 100 tries, and a task
+# that was running when the broker went away runs to its end (match runs are safe to run twice; the
+# watchdog below re-sends what a lost connection dropped).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {"task": "accounts.tasks.expire_invitations", "schedule": 3600.0},
 }
@@ -284,7 +289,14 @@ MATCH_THRESHOLD = env.float("MATCH_THRESHOLD", default=0.5)
 MATCH_REVIEW_THRESHOLD = env.float("MATCH_REVIEW_THRESHOLD", default=0.2)
 MATCH_ENGINE_THREADS = env.int("MATCH_ENGINE_THREADS", default=-1)  # -1: all cores
 MATCH_DEBOUNCE_SECONDS = env.float("MATCH_DEBOUNCE_SECONDS", default=5.0)  # let bursts of changes fold
-MATCH_RUN_STALE_SECONDS = env.int("MATCH_RUN_STALE_SECONDS", default=300)  # no heartbeat: worker lost
+# A running run beats every MATCH_HEARTBEAT_SECONDS from a thread of its worker; with no beat for
+# MATCH_RUN_STALE_SECONDS its worker is taken as lost. Every worker runs the watchdog every
+# MATCH_WATCHDOG_SECONDS (beat also sends it every minute): it re-claims such runs and re-sends queued
+# runs MATCH_QUEUED_GRACE_SECONDS past their start time (their message was lost with the broker).
+MATCH_HEARTBEAT_SECONDS = env.float("MATCH_HEARTBEAT_SECONDS", default=3.0)
+MATCH_RUN_STALE_SECONDS = env.int("MATCH_RUN_STALE_SECONDS", default=15)  # no heartbeat: worker lost
+MATCH_WATCHDOG_SECONDS = env.float("MATCH_WATCHDOG_SECONDS", default=5.0)  # 0: not in the workers
+MATCH_QUEUED_GRACE_SECONDS = env.int("MATCH_QUEUED_GRACE_SECONDS", default=15)
 # A list pair with at least this many records (both sides) is cut into blocks that a Celery chord
 # fans out over all workers.
 MATCH_FANOUT_MIN_RECORDS = env.int("MATCH_FANOUT_MIN_RECORDS", default=1_000_000)

@@ -3,23 +3,29 @@
 A partnership's run matches every list of the initiator (left) against every list of the partner
 (right); custom segments are views of their base list and are not matched on their own. Each list
 pair keeps a MatchState so that the next run re-scores only the records that changed; the result
-is the same as a full re-run (tested). Runs are claimed with conditional UPDATEs, beat a heartbeat,
-and a reaper re-queues a run whose worker died.
+is the same as a full re-run (tested), also when lists change while a run reads them: each run takes
+a change-set watermark while no change is in flight, reads everything else in one snapshot, and
+stores exactly which change sets it covered (MatchRun.covered, MatchState.*_changeset_id).
+
+Faults: runs are claimed with conditional UPDATEs and beat a heartbeat from a thread all along; the
+watchdog (every worker, on a timer, and beat) re-claims a running run whose heartbeat stopped and
+re-sends a queued run whose message was lost. A failing run records its error on a fresh database
+connection if its own died.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
 import socket
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from accounts.models import Organization, Partnership
@@ -47,6 +53,13 @@ from mapping.models import (
     MatchState,
     Overlap,
 )
+from mapping.services.engine_blobs import (
+    engine_blob,
+    stored_block_pairs,
+    stored_block_result,
+    stored_model,
+    stored_state,
+)
 from prm.common.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -69,10 +82,9 @@ def engine_config(partnership_id: int | None = None) -> MatchConfig:
         threshold = own.threshold if own.threshold is not None else threshold
         review = own.review_threshold if own.review_threshold is not None else review
         if own.model:
-            try:
-                model = pickle.loads(bytes(own.model))  # noqa: S301 - written only by our own service
-            except Exception:
-                log.warning("unreadable trained model for partnership %s; using the default", partnership_id)
+            # None when it is not a model our codec wrote (e.g. a pickle of an older version): the
+            # default model scores until the partnership retrains (its settings page says so).
+            model = stored_model(own.model)
     config = MatchConfig(threshold=threshold, review_threshold=min(review, threshold),
                          workers=settings.MATCH_ENGINE_THREADS)
     return replace(config, model=model) if model is not None else config
@@ -90,11 +102,26 @@ def matchable_lists(org_id: int) -> list[int]:
     )
 
 
-def _dispatch(run_id: int, countdown: float | None = None) -> None:
+def _dispatch(run_id: int, countdown: float | None = None) -> bool:
+    """Send a run to the workers. A broker that is down is not the caller's error: the run stays
+    queued with its due time, and the watchdog sends it again once the broker is back."""
     from mapping.tasks import run_match
 
     delay = settings.MATCH_DEBOUNCE_SECONDS if countdown is None else countdown
-    run_match.apply_async((run_id,), countdown=delay if not settings.CELERY_TASK_ALWAYS_EAGER else None)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        run_match.apply_async((run_id,))
+        return True
+    try:
+        run_match.apply_async((run_id,), countdown=delay)
+    except Exception:  # kombu's OperationalError, redis' ConnectionError, ...
+        log.warning("could not send match run %s to the broker; the watchdog will re-send it", run_id, exc_info=True)
+        return False
+    return True
+
+
+def _due(countdown: float | None = None):
+    delay = settings.MATCH_DEBOUNCE_SECONDS if countdown is None else countdown
+    return timezone.now() + timezone.timedelta(seconds=delay)
 
 
 def match_run_schedule(
@@ -118,6 +145,7 @@ def match_run_schedule(
             kind=MatchRun.Kind.FULL if full else MatchRun.Kind.INCREMENTAL,
             changesets=sorted(set(changeset_ids or [])),
             requested_by=requested_by,
+            due_at=_due(),
         )
         transaction.on_commit(lambda: _dispatch(run.pk))
         return run
@@ -187,21 +215,48 @@ class PairOutcome:
     seconds_write: float
 
 
-def _changed_since(list_id: int, after_changeset_id: int) -> tuple[set, int] | None:
-    """Ids added or edited after a change set, and the newest change set id; None if unknown."""
-    rows = ListChangeSet.objects.filter(account_list_id=list_id, id__gt=after_changeset_id).values_list(
-        "id", "added_ids", "edited_ids"
-    )
-    changed, newest = set(), after_changeset_id
-    for cs_id, added, edited in rows:
+def _changed_between(list_id: int, after_changeset_id: int, up_to_changeset_id: int) -> set:
+    """Ids added or edited by the list's change sets after one and up to another (the watermark)."""
+    rows = ListChangeSet.objects.filter(
+        account_list_id=list_id, id__gt=after_changeset_id, id__lte=up_to_changeset_id
+    ).values_list("added_ids", "edited_ids")
+    changed = set()
+    for added, edited in rows:
         changed.update(added or [])
         changed.update(edited or [])
-        newest = max(newest, cs_id)
-    return changed, newest
+    return changed
 
 
-def _latest_changeset(list_id: int) -> int:
-    return ListChangeSet.objects.filter(account_list_id=list_id).order_by("-id").values_list("id", flat=True).first() or 0
+def _watermarks(list_ids) -> dict[int, int]:
+    """The newest change set of each list, read while no change to any list is in flight.
+
+    Change set ids come from a sequence when a change inserts its row, and changes commit in any
+    order: reading the newest id while one with a smaller id is still uncommitted would mark it as
+    covered without its records having been read. A SHARE lock on the change sets waits for every
+    transaction that inserted one (an INSERT holds ROW EXCLUSIVE from before it draws its id), so
+    every change set up to the watermark has committed, and later ones get larger ids. The lock is
+    held only for this read (changes commit again right after); SQLite serializes writers anyway.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {ListChangeSet._meta.db_table} IN SHARE MODE")
+        rows = (ListChangeSet.objects.filter(account_list_id__in=list(list_ids)).order_by()
+                .values("account_list_id").annotate(newest=Max("id")).values_list("account_list_id", "newest"))
+        newest = dict(rows)
+    return {int(list_id): int(newest.get(list_id) or 0) for list_id in list_ids}
+
+
+@contextmanager
+def _snapshot():
+    """One consistent view of the database for the reads inside: a REPEATABLE READ transaction on
+    PostgreSQL (inside a caller's transaction, e.g. a test's, that transaction's own view)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
 
 
 def _decisions(partnership_id: int, left_list_id: int, right_list_id: int):
@@ -215,37 +270,62 @@ def _decisions(partnership_id: int, left_list_id: int, right_list_id: int):
     return confirmed, rejected
 
 
-def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, force_full: bool) -> PairOutcome:
-    """Match one list pair and store its overlaps and state, in one transaction."""
+class RunLost(Exception):
+    """The run was taken over (its heartbeat looked dead and the watchdog re-claimed it): this
+    worker's attempt stops without writing."""
+
+
+def _hold_run(run: MatchRun) -> None:
+    """Inside a write transaction: lock the run's row and check that this attempt still owns it, so
+    that an attempt the watchdog replaced never writes over the new one."""
+    if not MatchRun.objects.select_for_update().filter(
+        pk=run.pk, status=MatchRun.Status.RUNNING, attempts=run.attempts
+    ).exists():
+        raise RunLost(f"match run {run.pk} attempt {run.attempts} was taken over")
+
+
+def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, force_full: bool,
+                    covered: dict | None = None) -> PairOutcome:
+    """Match one list pair and store its overlaps and state, in one transaction.
+
+    Inputs: the watermark of both lists first, then the records, the stored state, the decisions
+    and the settings in one snapshot. The state then says "every change set up to the watermark is
+    in here", which holds even when changes commit meanwhile (they have larger ids and lead to a
+    follow-up run). `covered` ({list_id: watermark}) receives what this pair covered."""
     partnership_id = run.partnership_id
     t0 = time.perf_counter()
-    left, right = _frame(left_list_id), _frame(right_list_id)
-    state_row = MatchState.objects.filter(
-        partnership_id=partnership_id, left_list_id=left_list_id, right_list_id=right_list_id
-    ).first()
-    confirmed, rejected = _decisions(partnership_id, left_list_id, right_list_id)
+    marks = _watermarks([left_list_id, right_list_id])
+    newest_left, newest_right = marks[left_list_id], marks[right_list_id]
+    with _snapshot():
+        left, right = _frame(left_list_id), _frame(right_list_id)
+        state_row = MatchState.objects.filter(
+            partnership_id=partnership_id, left_list_id=left_list_id, right_list_id=right_list_id
+        ).first()
+        confirmed, rejected = _decisions(partnership_id, left_list_id, right_list_id)
+        config = engine_config(partnership_id)
+        state = None
+        if state_row is not None and not force_full and state_row.engine_version == ENGINE_VERSION:
+            state = stored_state(state_row.data)  # None when unreadable: match in full
+        if state is not None and (state_row.left_changeset_id > newest_left
+                                  or state_row.right_changeset_id > newest_right):
+            state = None  # a state ahead of what we read (cannot happen in order; be safe): full
+        if state is not None:
+            changed_left = _changed_between(left_list_id, state_row.left_changeset_id, newest_left)
+            changed_right = _changed_between(right_list_id, state_row.right_changeset_id, newest_right)
     t1 = time.perf_counter()
-    config = engine_config(partnership_id)
-    state = None
-    if state_row is not None and not force_full and state_row.engine_version == ENGINE_VERSION:
-        try:
-            state = pickle.loads(bytes(state_row.data))  # noqa: S301 - written only by our workers
-        except Exception:  # a state we cannot read: match in full
-            state = None
     if state is not None:
-        changed_left, newest_left = _changed_since(left_list_id, state_row.left_changeset_id)
-        changed_right, newest_right = _changed_since(right_list_id, state_row.right_changeset_id)
         result, new_state = match_incremental(
             left, right, state, config, changed_left=changed_left, changed_right=changed_right,
             confirmed=confirmed, rejected=rejected,
         )
         rematched = len(changed_left) + len(changed_right)
     else:
-        newest_left, newest_right = _latest_changeset(left_list_id), _latest_changeset(right_list_id)
         result, new_state = match(left, right, config, confirmed=confirmed, rejected=rejected, return_state=True)
         rematched = len(left) + len(right)
     t2 = time.perf_counter()
+    blob = engine_blob(new_state)
     with transaction.atomic():
+        _hold_run(run)
         added, removed, updated = _write_overlaps(run, left_list_id, right_list_id, result, confirmed)
         MatchState.objects.update_or_create(
             partnership_id=partnership_id,
@@ -255,9 +335,12 @@ def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, for
                 "left_changeset_id": newest_left,
                 "right_changeset_id": newest_right,
                 "engine_version": ENGINE_VERSION,
-                "data": pickle.dumps(new_state, protocol=pickle.HIGHEST_PROTOCOL),
+                "data": blob,
             },
         )
+    if covered is not None:
+        covered[str(left_list_id)] = newest_left
+        covered[str(right_list_id)] = newest_right
     t3 = time.perf_counter()
     statuses = result["status"].value_counts()
     return PairOutcome(
@@ -324,11 +407,18 @@ def _claim(run_id: int) -> MatchRun | None:
 
 
 def _beat(run: MatchRun, **fields) -> None:
-    MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(heartbeat_at=timezone.now(), **fields)
+    MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING, attempts=run.attempts).update(
+        heartbeat_at=timezone.now(), **fields
+    )
+
+
+_LOST_CONNECTION = (OperationalError, InterfaceError)
 
 
 def match_run_execute(*, run_id: int) -> str:
     """Run a queued match run to the end. Safe to call twice and after a crash."""
+    from mapping.services.run_watch import Heartbeat, record_run_failure
+
     run = _claim(run_id)
     if run is None:
         status = MatchRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
@@ -336,40 +426,62 @@ def match_run_execute(*, run_id: int) -> str:
             return "busy"
         return "skipped"
     partnership = run.partnership
+    covered: dict = {}
     try:
-        lefts = matchable_lists(partnership.initiator_id) if partnership.status == Partnership.Status.ACTIVE else []
-        rights = matchable_lists(partnership.partner_id) if partnership.status == Partnership.Status.ACTIVE else []
-        pairs = [(a, b) for a in lefts for b in rights]
-        _beat(run, list_pairs=len(pairs))
-        # Overlaps of lists that no longer exist or no longer pair up go away.
-        Overlap.objects.filter(partnership=partnership).exclude(left_list_id__in=lefts).delete()
-        Overlap.objects.filter(partnership=partnership).exclude(right_list_id__in=rights).delete()
-        totals = {"left_records": 0, "right_records": 0, "records_rematched": 0, "matches": 0, "review": 0,
-                  "overlaps_added": 0, "overlaps_removed": 0, "overlaps_updated": 0}
-        timings = {"load": 0.0, "engine": 0.0, "write": 0.0}
-        big = [pair for pair in pairs if _is_big(*pair)]
-        for done, (left_id, right_id) in enumerate([p for p in pairs if p not in big], start=1):
-            outcome = match_list_pair(
-                run=run, left_list_id=left_id, right_list_id=right_id, force_full=run.kind == MatchRun.Kind.FULL
+        with Heartbeat(run):
+            lefts = matchable_lists(partnership.initiator_id) if partnership.status == Partnership.Status.ACTIVE else []
+            rights = matchable_lists(partnership.partner_id) if partnership.status == Partnership.Status.ACTIVE else []
+            pairs = [(a, b) for a in lefts for b in rights]
+            _beat(run, list_pairs=len(pairs))
+            with transaction.atomic():
+                _hold_run(run)
+                # Overlaps of lists that no longer exist or no longer pair up go away.
+                Overlap.objects.filter(partnership=partnership).exclude(left_list_id__in=lefts).delete()
+                Overlap.objects.filter(partnership=partnership).exclude(right_list_id__in=rights).delete()
+            totals = {"left_records": 0, "right_records": 0, "records_rematched": 0, "matches": 0, "review": 0,
+                      "overlaps_added": 0, "overlaps_removed": 0, "overlaps_updated": 0}
+            timings = {"load": 0.0, "engine": 0.0, "write": 0.0}
+            big = [pair for pair in pairs if _is_big(*pair)]
+            for done, (left_id, right_id) in enumerate([p for p in pairs if p not in big], start=1):
+                outcome = match_list_pair(
+                    run=run, left_list_id=left_id, right_list_id=right_id,
+                    force_full=run.kind == MatchRun.Kind.FULL, covered=covered,
+                )
+                _add_outcome(totals, timings, outcome)
+                _beat(run, list_pairs_done=done, progress=int(100 * done / len(pairs)), covered=covered)
+            if big:
+                _fan_out(run, big, totals, timings, covered)
+                return "fanned-out"
+            finished = MatchRun.objects.filter(
+                pk=run.pk, status=MatchRun.Status.RUNNING, attempts=run.attempts
+            ).update(
+                status=MatchRun.Status.SUCCEEDED, progress=100, finished_at=timezone.now(), covered=covered,
+                timings={k: round(v, 3) for k, v in timings.items()}, **totals,
             )
-            _add_outcome(totals, timings, outcome)
-            _beat(run, list_pairs_done=done, progress=int(100 * done / len(pairs)))
-        if big:
-            _fan_out(run, big, totals, timings)
-            return "fanned-out"
-        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
-            status=MatchRun.Status.SUCCEEDED, progress=100, finished_at=timezone.now(),
-            timings={k: round(v, 3) for k, v in timings.items()}, **totals,
-        )
+            if not finished:
+                raise RunLost(f"match run {run.pk} attempt {run.attempts} was taken over")
+    except RunLost:
+        log.warning("match run %s: attempt %s was taken over by another worker; stopping", run.pk, run.attempts)
+        return "lost"
     except Exception as exc:
         log.exception("match run %s failed", run.pk)
-        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
-            status=MatchRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
+        record_run_failure(run, exc)
+        if isinstance(exc, _LOST_CONNECTION) and not run.trigger.startswith("retry"):
+            # The database went away under the run (nothing of it was written: each write is one
+            # transaction). A follow-up run covers the same changes once it is back.
+            _schedule_retry(run)
         _dispatch_waiting(partnership.pk)
         return "failed"
     _dispatch_waiting(partnership.pk)
     return "succeeded"
+
+
+def _schedule_retry(run: MatchRun) -> None:
+    try:
+        match_run_schedule(partnership=run.partnership, trigger=f"retry of run {run.pk} (database connection lost)",
+                           changeset_ids=list(run.changesets), full=run.kind == MatchRun.Kind.FULL)
+    except DatabaseError:
+        log.warning("could not schedule a retry of match run %s; the next change or the operator will", run.pk)
 
 
 def _add_outcome(totals: dict, timings: dict, outcome: PairOutcome) -> None:
@@ -392,10 +504,11 @@ def _is_big(left_list_id: int, right_list_id: int) -> bool:
 
 
 def _pack(*arrays: np.ndarray) -> bytes:
-    return pickle.dumps([np.asarray(a) for a in arrays], protocol=pickle.HIGHEST_PROTOCOL)
+    return engine_blob([np.asarray(a) for a in arrays])
 
 
-def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timings: dict) -> None:
+def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timings: dict,
+             covered: dict) -> None:
     """Cut each big list pair into blocks and let a chord score them on all workers; the chord's
     body merges the blocks and finishes the run. Blocks of an earlier attempt are dropped."""
     from celery import chord
@@ -407,7 +520,11 @@ def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timi
     jobs = []
     for left_id, right_id in big_pairs:
         t0 = time.perf_counter()
-        blocks = split_blocks(_frame(left_id), _frame(right_id), settings.MATCH_FANOUT_BLOCKS, config)
+        marks = _watermarks([left_id, right_id])
+        with _snapshot():
+            left, right = _frame(left_id), _frame(right_id)
+        covered[str(left_id)], covered[str(right_id)] = marks[left_id], marks[right_id]
+        blocks = split_blocks(left, right, settings.MATCH_FANOUT_BLOCKS, config)
         timings["split"] = timings.get("split", 0.0) + time.perf_counter() - t0
         for index, block in enumerate(blocks):
             jobs.append(MatchBlockJob(
@@ -418,7 +535,8 @@ def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timi
     MatchBlockJob.objects.bulk_create(jobs)
     # What the inline part did so far, for the body to add to.
     MatchRun.objects.filter(pk=run.pk).update(
-        heartbeat_at=timezone.now(), timings={k: round(v, 3) for k, v in timings.items()}, **totals
+        heartbeat_at=timezone.now(), timings={k: round(v, 3) for k, v in timings.items()}, covered=covered,
+        **totals,
     )
     ids = list(MatchBlockJob.objects.filter(run=run, attempt=run.attempts).values_list("id", flat=True))
     header = [score_match_block.si(block_id) for block_id in ids]
@@ -432,7 +550,10 @@ def match_block_score(*, block_id: int) -> str:
         return "skipped"
     if job.run.status != MatchRun.Status.RUNNING or job.run.attempts != job.attempt:
         return "stale"
-    left_ids, right_ids, passes = pickle.loads(bytes(job.pairs))  # noqa: S301 - written by our workers
+    packed = stored_block_pairs(job.pairs)
+    if packed is None:
+        return "unreadable"  # not a payload we wrote: the run stays incomplete and is re-run
+    left_ids, right_ids, passes = packed
     # Only the records this block's pairs touch.
     left, right = _frame(job.left_list_id, np.unique(left_ids)), _frame(job.right_list_id, np.unique(right_ids))
     columns = list(NORMALIZED_COLUMNS)
@@ -442,7 +563,7 @@ def match_block_score(*, block_id: int) -> str:
     )
     scored = match_block(block, engine_config(job.run.partnership_id))
     MatchBlockJob.objects.filter(pk=job.pk, result__isnull=True).update(
-        result=pickle.dumps(scored, protocol=pickle.HIGHEST_PROTOCOL), done_at=timezone.now()
+        result=engine_blob(scored), done_at=timezone.now()
     )
     blocks = MatchBlockJob.objects.filter(run_id=job.run_id, attempt=job.attempt)
     done, total = blocks.filter(result__isnull=False).count(), blocks.count()
@@ -467,12 +588,15 @@ def match_run_finish(*, run_id: int, attempt: int) -> str:
     try:
         for left_id, right_id in pairs:
             t0 = time.perf_counter()
-            results = [pickle.loads(bytes(r)) for r in jobs.filter(  # noqa: S301 - written by our workers
+            results = [stored_block_result(r) for r in jobs.filter(
                 left_list_id=left_id, right_list_id=right_id).order_by("index").values_list("result", flat=True)]
+            if any(r is None for r in results):
+                raise ValueError("a scored block is not readable")
             confirmed, rejected = _decisions(run.partnership_id, left_id, right_id)
             result = merge_block_results(results, config, confirmed=confirmed, rejected=rejected)
             t1 = time.perf_counter()
             with transaction.atomic():
+                _hold_run(run)
                 added, removed, updated = _write_overlaps(run, left_id, right_id, result, confirmed)
                 # Blocks keep only the pairs worth keeping, not every candidate's score: the next run
                 # of this pair starts from scratch.
@@ -492,11 +616,13 @@ def match_run_finish(*, run_id: int, attempt: int) -> str:
             status=MatchRun.Status.SUCCEEDED, progress=100, list_pairs_done=run.list_pairs,
             finished_at=timezone.now(), timings={k: round(v, 3) for k, v in timings.items()}, **totals,
         )
+    except RunLost:
+        return "lost"
     except Exception as exc:
+        from mapping.services.run_watch import record_run_failure
+
         log.exception("match run %s failed while merging blocks", run.pk)
-        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
-            status=MatchRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
+        record_run_failure(run, exc)
         _dispatch_waiting(run.partnership_id)
         return "failed"
     jobs.delete()
@@ -505,40 +631,18 @@ def match_run_finish(*, run_id: int, attempt: int) -> str:
 
 
 def _dispatch_waiting(partnership_id: int) -> None:
-    waiting = MatchRun.objects.filter(partnership_id=partnership_id, status=MatchRun.Status.QUEUED).first()
-    if waiting is not None:
-        _dispatch(waiting.pk, countdown=0)
+    try:
+        waiting = MatchRun.objects.filter(partnership_id=partnership_id, status=MatchRun.Status.QUEUED).first()
+        if waiting is not None:
+            MatchRun.objects.filter(pk=waiting.pk, status=MatchRun.Status.QUEUED).update(due_at=timezone.now())
+            _dispatch(waiting.pk, countdown=0)
+    except DatabaseError:  # the watchdog sends it once the database is back
+        log.warning("could not send the run waiting for partnership %s", partnership_id, exc_info=True)
 
 
 def match_runs_reap() -> int:
-    """Re-queue runs whose worker stopped beating (killed, machine lost). Safe to run twice."""
-    stale_before = timezone.now() - timezone.timedelta(seconds=settings.MATCH_RUN_STALE_SECONDS)
-    revived = 0
-    for run in MatchRun.objects.filter(status=MatchRun.Status.RUNNING, heartbeat_at__lt=stale_before):
-        with transaction.atomic():
-            waiting = (
-                MatchRun.objects.select_for_update()
-                .filter(partnership_id=run.partnership_id, status=MatchRun.Status.QUEUED)
-                .first()
-            )
-            if waiting is not None:
-                # A newer run waits anyway: it takes over this run's changes.
-                waiting.changesets = sorted(set(waiting.changesets) | set(run.changesets))
-                if run.kind == MatchRun.Kind.FULL:
-                    waiting.kind = MatchRun.Kind.FULL
-                waiting.save(update_fields=["changesets", "kind", "updated_at"])
-                MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
-                    status=MatchRun.Status.FAILED, error="Worker lost; folded into the next run.",
-                    finished_at=timezone.now(),
-                )
-                target = waiting.pk
-            else:
-                updated = MatchRun.objects.filter(
-                    pk=run.pk, status=MatchRun.Status.RUNNING, heartbeat_at__lt=stale_before
-                ).update(status=MatchRun.Status.QUEUED, error="Worker lost; re-queued.")
-                if not updated:
-                    continue
-                target = run.pk
-            transaction.on_commit(lambda target=target: _dispatch(target, countdown=0))
-            revived += 1
-    return revived
+    """The watchdog once (see run_watch.match_runs_watch): runs re-claimed or re-sent."""
+    from mapping.services.run_watch import match_runs_watch
+
+    outcome = match_runs_watch()
+    return outcome["reclaimed"] + outcome["resent"]

@@ -7,7 +7,6 @@ themselves live in mapping.services.matching.
 from __future__ import annotations
 
 import logging
-import pickle
 from datetime import timedelta
 
 import pandas as pd
@@ -21,6 +20,7 @@ from accounts.roles import Capability
 from accounts.services.common import require_capability
 from mapping.engine import train, train_unsupervised
 from mapping.models import AccountRecord, MatchDecision, MatchSettings
+from mapping.services.engine_blobs import engine_blob
 from mapping.services.matching import _frame, engine_config, match_run_schedule, matchable_lists
 from prm.common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 
@@ -173,7 +173,7 @@ def match_model_fit(partnership_id: int) -> str:
         return "failed"
     with transaction.atomic():
         own = MatchSettings.objects.select_for_update().get(pk=own.pk)
-        own.model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        own.model = engine_blob(model)  # plain data, never a pickle (mapping.services.engine_blobs)
         own.trained_on, own.trained_at = trained_on, timezone.now()
         own.training, own.training_error = "", ""
         own.save()

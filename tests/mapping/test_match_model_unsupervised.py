@@ -1,12 +1,12 @@
 """Training the scoring model without labels (recordlinkage's ECMClassifier on candidate pairs)."""
 
-import pickle
-
 import pytest
 
 from accounts.models import Role
 from accounts.services.partnerships import partnership_end
+from mapping.engine import ScoringModel
 from mapping.models import MatchDecision, MatchRun, MatchSettings
+from mapping.services.engine_blobs import stored_model
 from mapping.services.lists import account_list_create
 from mapping.services.review import match_model_train
 from prm.common.errors import ValidationFailed
@@ -33,7 +33,8 @@ def test_training_without_labels_stores_a_model_and_rematches(world, lists, djan
     assert body["trained_model"] is True and body["trained_on"] == 0 and body["trained_at"]
     assert (body["training"], body["training_method"], body["training_error"]) == ("", "unsupervised", "")
     own = MatchSettings.objects.get(partnership=world.partnership)
-    model = pickle.loads(bytes(own.model))
+    model = stored_model(own.model)  # plain data (mapping.engine.codec), not a pickle
+    assert isinstance(model, ScoringModel)
     assert "ECMClassifier" in model.origin and own.updated_by == world.partner
     run = MatchRun.objects.filter(partnership=world.partnership).order_by("-id").first()
     assert run.trigger == "model trained" and run.kind == "full" and run.requested_by == world.partner
