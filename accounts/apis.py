@@ -7,12 +7,13 @@ from rest_framework.views import APIView
 
 from accounts import selectors
 from accounts.auth import ClientAddressThrottle
-from accounts.models import Organization, Role, Stage, Tier
+from accounts.models import Invitation, Organization, PartnershipInvitation, Role, Stage, Tier
 from accounts.services import invitations as invitation_services
 from accounts.services import organizations as org_services
 from accounts.services import partnerships as partnership_services
 from accounts.services import tokens as token_services
 from prm.common.api import OrgAPIView, PaginatedAPIView, parse
+from prm.common.text import model_max_length
 
 # ---------------------------------------------------------------- output serializers
 
@@ -114,14 +115,18 @@ class TokenIn(serializers.Serializer):
 
 
 class OrganizationUpdateIn(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    website = serializers.URLField(required=False, allow_blank=True)
+    name = serializers.CharField(max_length=model_max_length(Organization, "name"), required=False)
+    website = serializers.URLField(
+        max_length=model_max_length(Organization, "website"), required=False, allow_blank=True
+    )
     kind = serializers.ChoiceField(choices=Organization.Kind.choices, required=False)
 
 
 class OrganizationCreateIn(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    website = serializers.URLField(required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=model_max_length(Organization, "name"))
+    website = serializers.URLField(
+        max_length=model_max_length(Organization, "website"), required=False, allow_blank=True, default=""
+    )
     kind = serializers.ChoiceField(choices=Organization.Kind.choices, default=Organization.Kind.OTHER)
 
 
@@ -130,7 +135,7 @@ class RoleIn(serializers.Serializer):
 
 
 class InvitationIn(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=model_max_length(Invitation, "email"))
     role = serializers.ChoiceField(choices=Role.choices)
 
 
@@ -152,7 +157,7 @@ class EndIn(serializers.Serializer):
 
 
 class PartnershipInviteIn(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=model_max_length(PartnershipInvitation, "email"))
     message = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 

@@ -1,16 +1,19 @@
 from django import forms
 
-from accounts.models import Organization, Role, Stage, Tier
+from accounts.models import Invitation, Organization, PartnershipInvitation, Role, Stage, Tier
+from prm.common.text import model_max_length
 
 
 class OrganizationForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=model_max_length(Organization, "name"))
     kind = forms.ChoiceField(choices=Organization.Kind.choices, initial=Organization.Kind.OTHER)
-    website = forms.URLField(required=False, assume_scheme="https")
+    website = forms.URLField(
+        required=False, assume_scheme="https", max_length=model_max_length(Organization, "website")
+    )
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=model_max_length(Invitation, "email"))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.SALES_REP)
 
 
@@ -19,7 +22,10 @@ class RoleForm(forms.Form):
 
 
 class PartnershipInviteForm(forms.Form):
-    email = forms.EmailField(help_text="A partner manager or admin at the partner organization.")
+    email = forms.EmailField(
+        max_length=model_max_length(PartnershipInvitation, "email"),
+        help_text="A partner manager or admin at the partner organization.",
+    )
     message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
 
 

@@ -1,18 +1,18 @@
-import json
-
 from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from mapping import selectors
+from mapping.columns import FIELDS
 from mapping.exports import csv_lines, csv_safe
-from mapping.models import AccountList, ImportJob
+from mapping.models import AccountList, AccountRecord, ImportJob
 from mapping.services import imports as import_services
 from mapping.services import lists as list_services
+from prm.common import json_input
 from prm.common.api import OrgAPIView, parse
-from prm.common.errors import ValidationFailed
+from prm.common.text import model_max_length
 
 # ---------------------------------------------------------------- output serializers
 
@@ -77,12 +77,17 @@ class ImportJobOut(serializers.Serializer):
     rows_total = serializers.IntegerField()
     rows_imported = serializers.IntegerField()
     rows_skipped = serializers.IntegerField()
+    rows_duplicate = serializers.IntegerField(
+        help_text="Rows repeating an earlier row of the file: its CRM id (a problem) or, without one, "
+        "its content (imported once)."
+    )
     added = serializers.IntegerField()
     edited = serializers.IntegerField()
     removed = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     problems = serializers.JSONField()
     problem_count = serializers.IntegerField()
+    warnings = serializers.JSONField()
     error = serializers.CharField()
     changeset_id = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -108,17 +113,21 @@ class ChangeSetDetailOut(ChangeSetOut):
 
 
 class AccountListIn(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=model_max_length(AccountList, "name"))
     kind = serializers.ChoiceField(choices=AccountList.Kind.choices, default=AccountList.Kind.CUSTOMERS)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=model_max_length(AccountList, "description"), required=False, allow_blank=True, default=""
+    )
     base_list_id = serializers.IntegerField(required=False, allow_null=True, default=None)
-    filters = serializers.JSONField(required=False, default=dict)
+    filters = json_input.JSONField(required=False, default=dict)
 
 
 class AccountListUpdateIn(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    filters = serializers.JSONField(required=False)
+    name = serializers.CharField(max_length=model_max_length(AccountList, "name"), required=False)
+    description = serializers.CharField(
+        max_length=model_max_length(AccountList, "description"), required=False, allow_blank=True
+    )
+    filters = json_input.JSONField(required=False)
 
 
 class ImportIn(serializers.Serializer):
@@ -126,7 +135,7 @@ class ImportIn(serializers.Serializer):
     mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, default=ImportJob.Mode.REPLACE)
     skip_invalid_rows = serializers.BooleanField(default=False)
     column_mapping = serializers.CharField(
-        required=False, allow_blank=True, default="",
+        required=False, allow_blank=True, default="", max_length=20_000,
         help_text='JSON object {field: column header}, e.g. {"name": "Account Name"}; recognized if left out.',
     )
 
@@ -135,25 +144,21 @@ class PushRecordIn(serializers.Serializer):
     """Documentation of one pushed record; the service validates each record itself so that a bad
     one is reported by its index."""
 
-    name = serializers.CharField()
-    website = serializers.CharField(required=False)
-    domain = serializers.CharField(required=False)
-    country = serializers.CharField(required=False)
-    region = serializers.CharField(required=False)
-    city = serializers.CharField(required=False)
-    postal_code = serializers.CharField(required=False)
-    industry = serializers.CharField(required=False)
-    owner_name = serializers.CharField(required=False)
-    owner_email = serializers.CharField(required=False)
-    crm_id = serializers.CharField(required=False)
-    stage = serializers.CharField(required=False)
     extra = serializers.DictField(child=serializers.CharField(), required=False)
+
+    def get_fields(self):
+        # One text field per record field, as long as its column allows (the service checks it).
+        fields = {
+            name: serializers.CharField(required=name == "name", max_length=model_max_length(AccountRecord, name))
+            for name in FIELDS
+        }
+        return {**fields, **super().get_fields()}
 
 
 class PushIn(serializers.Serializer):
     mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, default=ImportJob.Mode.MERGE)
     skip_invalid_rows = serializers.BooleanField(default=False)
-    records = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+    records = serializers.ListField(child=json_input.JSONField(), allow_empty=False)
 
 
 class PushDocIn(PushIn):
@@ -214,7 +219,7 @@ class AccountRecordPushApi(OrgAPIView):
     Atomic: a record with a problem rejects the batch (400, problems by index) unless
     skip_invalid_rows."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [json_input.JSONParser]
 
     @extend_schema(request=PushDocIn, responses={200: ImportJobOut})
     def post(self, request, list_id: int):
@@ -238,14 +243,7 @@ class ImportListApi(OrgAPIView):
         cannot be read, or (when tasks run in-process) rows with problems, get a 400."""
         account_list = selectors.account_list_for(org=self.org, list_id=list_id)
         data = parse(ImportIn, request.data)
-        mapping = None
-        if data["column_mapping"]:
-            try:
-                mapping = json.loads(data["column_mapping"])
-            except ValueError:
-                raise ValidationFailed(
-                    "column_mapping is not valid JSON.", extra={"column_mapping": ["Not valid JSON."]}
-                ) from None
+        mapping = json_input.loads(data["column_mapping"], field="column_mapping") if data["column_mapping"] else None
         upload = data["file"]
         job = import_services.import_job_create(
             actor=request.user,

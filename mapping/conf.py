@@ -15,6 +15,8 @@ _DEFAULTS = {
     "IMPORT_MAX_COMPRESSION_RATIO": 200,
     # How many problems a job keeps to show; the skipped-rows report holds every skipped row.
     "IMPORT_MAX_PROBLEMS_KEPT": 1000,
+    # How many warnings (rows repeating another) a job keeps to show; the count has them all.
+    "IMPORT_MAX_WARNINGS_KEPT": 20,
     # Rows per batch written to the database.
     "IMPORT_BATCH_ROWS": 20_000,
     # Processes normalizing batches of a big import beside the one reading and writing it.

@@ -50,6 +50,11 @@ class MappingForm(forms.Form):
             self.fields[f"map_{name}"] = forms.ChoiceField(
                 choices=choices, required=name == "name", label=FIELD_LABELS[name]
             )
+        # Said by the server too, not only by the browser's hint on the required choice.
+        self.fields["map_name"].error_messages["required"] = (
+            "Choose the column that holds the account name: no column was recognized as one, and an "
+            "import needs it."
+        )
 
     def mapping_fields(self):
         return [self[f"map_{name}"] for name in FIELDS]

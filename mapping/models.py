@@ -150,6 +150,9 @@ class ImportJob(TimeStampedModel):
     rows_total = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
     rows_skipped = models.PositiveIntegerField(default=0)
+    # Rows repeating an earlier row of the same file: its CRM id (a problem: skipped or refused)
+    # or, without a CRM id, its whole content (imported once).
+    rows_duplicate = models.PositiveIntegerField(default=0)
     added = models.PositiveIntegerField(default=0)
     edited = models.PositiveIntegerField(default=0)
     removed = models.PositiveIntegerField(default=0)
@@ -157,6 +160,9 @@ class ImportJob(TimeStampedModel):
     # [{"row": 12, "column": "Account Name", "message": "..."}], the first IMPORT_MAX_PROBLEMS_KEPT.
     problems = models.JSONField(default=list, blank=True)
     problem_count = models.PositiveIntegerField(default=0)
+    # [{"row": 9, "column": None, "message": "..."}]: what was imported but worth a look (rows
+    # repeating another), the first IMPORT_MAX_WARNINGS_KEPT.
+    warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     skipped_report = models.FileField(upload_to="imports/reports/%Y/%m/", max_length=300, blank=True)
     changeset = models.OneToOneField(

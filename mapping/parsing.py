@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +28,32 @@ _CHUNK = 1024 * 1024
 _SAMPLE = 64 * 1024
 # Bytes Windows-1252 leaves undefined: a file holding them is Latin-1.
 _CP1252_HOLES = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+# Control characters text does not hold (tab, LF and CR aside); in Latin-1 the bytes Windows-1252
+# leaves undefined decode to some of them.
+_BINARY_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The first bytes of files people rename to .csv by mistake (a zip is tried as an XLSX).
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x7fELF", "a program"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"OggS", "an audio or video file"),
+    (b"fLaC", "an audio file"),
+    (b"ID3\x03", "an audio file"),
+    (b"ID3\x04", "an audio file"),
+)
+NOT_TEXT = (
+    "This file is not a text CSV ({what}). Export the list from your CRM or spreadsheet as CSV "
+    "(comma, semicolon or tab separated text) or as XLSX and upload that."
+)
 
 
 class FileRejected(ValidationFailed):
@@ -56,7 +83,9 @@ def _clean_headers(raw: list[str]) -> list[str]:
     headers: list[str] = []
     seen: Counter[str] = Counter()
     for position, value in enumerate(raw, start=1):
-        header = " ".join(str(value or "").replace("\ufeff", "").split()) or f"Column {position}"
+        # Control characters (a NUL is refused by PostgreSQL's jsonb) become spaces.
+        text = _BINARY_CHARS.sub(" ", str(value or "").replace("\ufeff", ""))
+        header = " ".join(text.split()) or f"Column {position}"
         seen[header] += 1
         if seen[header] > 1:
             header = f"{header} ({seen[header]})"
@@ -141,6 +170,25 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
+def _binary_kind(head: bytes) -> str | None:
+    """What a file is when its first bytes are those of a known binary format."""
+    for signature, what in _SIGNATURES:
+        if head.startswith(signature):
+            return what
+    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE", b"AVI "):
+        return "an image, audio or video file"
+    if head[4:8] == b"ftyp":
+        return "an image or video file"
+    return None
+
+
+def looks_binary(text: str) -> bool:
+    """Text decoded from the start of a file holds control characters no text file has: a few
+    stray ones are row problems, more than one in 200 characters is not text."""
+    controls = len(_BINARY_CHARS.findall(text))
+    return controls >= max(4, len(text) // 200)
+
+
 def inspect_file(path: str, *, filename: str = "") -> FileInfo:
     """Refuse what cannot be imported; describe what can (format, encoding, delimiter, headers)."""
     size = os.path.getsize(path)
@@ -157,12 +205,16 @@ def inspect_file(path: str, *, filename: str = "") -> FileInfo:
         return _inspect_xlsx(path, size=size)
     if head.startswith(b"\xd0\xcf\x11\xe0") or lower.endswith(".xls"):
         raise FileRejected("Old Excel files (.xls) are not supported: save the sheet as .xlsx or .csv.")
+    if what := _binary_kind(head):
+        raise FileRejected(NOT_TEXT.format(what=f"it is {what}"))
     checksum, is_utf8, has_holes = _scan(path)
     info = FileInfo(format="csv", size=size, checksum=checksum)
     info.encoding = detect_encoding(head, is_utf8=is_utf8, has_holes=has_holes)
     text = head.decode(info.encoding, errors="ignore")
     if not text.strip("\ufeff\r\n\t ,;|\x00"):
         raise FileRejected("The file is empty.")
+    if looks_binary(text):
+        raise FileRejected(NOT_TEXT.format(what="it holds binary data, such as NUL bytes"))
     info.delimiter = detect_delimiter(text)
     info.headers = CsvTable(path, info).headers
     return info

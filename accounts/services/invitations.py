@@ -10,6 +10,7 @@ from accounts.models import Invitation, InvitationStatus, Membership, Organizati
 from accounts.roles import Capability
 from accounts.services.common import require_capability
 from prm.common.errors import Conflict, Gone, NotFound, PermissionDeniedError, ValidationFailed
+from prm.common.text import header_text
 
 
 def clean_email(email: str) -> str:
@@ -26,7 +27,8 @@ def _send_member_invitation(invitation_id: int) -> None:
     link = settings.SITE_URL + reverse("portal:invitation_accept", args=[invitation.token])
     inviter = invitation.invited_by.get_full_name() if invitation.invited_by else "Someone"
     send_mail(
-        subject=f"[PRM] {inviter} invited you to join {invitation.organization.name}",
+        # Names are checked to be one line, but a subject must never carry a line break.
+        subject=header_text(f"[PRM] {inviter} invited you to join {invitation.organization.name}"),
         message=(
             f"{inviter} invited you to join {invitation.organization.name} as "
             f"{invitation.get_role_display()}.\n\nAccept the invitation: {link}\n\n"

@@ -5,6 +5,7 @@ from accounts.models import Membership, Organization, Role
 from accounts.roles import Capability
 from accounts.services.common import require_capability
 from prm.common.errors import Conflict, ValidationFailed
+from prm.common.text import clean_single_line, model_max_length
 
 
 def _unique_slug(name: str) -> str:
@@ -16,17 +17,25 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+def _clean_name(name) -> str:
+    # One line: the name goes into e-mail subjects (a line break there is a BadHeaderError).
+    return clean_single_line(name, field="name", label="organization name",
+                             max_length=model_max_length(Organization, "name"))
+
+
+def _clean_website(website) -> str:
+    return clean_single_line(website, field="website", label="website", required=False,
+                             max_length=model_max_length(Organization, "website"))
+
+
 @transaction.atomic
 def organization_create(*, actor, name: str, kind: str = Organization.Kind.OTHER, website: str = "") -> Organization:
     """A new organization with the actor as its first admin."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed("An organization needs a name.", extra={"name": ["This field is required."]})
-    if len(name) > 200:
-        raise ValidationFailed("The name is too long (200 characters at most).")
+    name = _clean_name(name)
+    website = _clean_website(website)
     if kind not in Organization.Kind.values:
         raise ValidationFailed(f"Unknown organization kind: {kind!r}.")
-    org = Organization.objects.create(name=name, slug=_unique_slug(name), kind=kind, website=website or "")
+    org = Organization.objects.create(name=name, slug=_unique_slug(name), kind=kind, website=website)
     Membership.objects.create(user=actor, organization=org, role=Role.ADMIN)
     return org
 
@@ -36,12 +45,9 @@ def organization_update(*, actor, org: Organization, name: str | None = None, we
                         kind: str | None = None) -> Organization:
     require_capability(actor=actor, org=org, capability=Capability.MANAGE_MEMBERS)
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise ValidationFailed("An organization needs a name.", extra={"name": ["This field is required."]})
-        org.name = name[:200]
+        org.name = _clean_name(name)
     if website is not None:
-        org.website = website
+        org.website = _clean_website(website)
     if kind is not None:
         if kind not in Organization.Kind.values:
             raise ValidationFailed(f"Unknown organization kind: {kind!r}.")

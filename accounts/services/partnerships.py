@@ -20,6 +20,7 @@ from accounts.roles import Capability
 from accounts.services.common import require_capability
 from accounts.services.invitations import clean_email
 from prm.common.errors import Conflict, Gone, NotFound, PermissionDeniedError, ValidationFailed
+from prm.common.text import header_text
 
 
 def _active_between(a: Organization, b: Organization) -> Partnership | None:
@@ -32,7 +33,7 @@ def _send_partnership_invitation(invitation_id: int) -> None:
     invitation = PartnershipInvitation.objects.select_related("inviter", "invited_by").get(pk=invitation_id)
     link = settings.SITE_URL + reverse("portal:partnership_invitation", args=[invitation.token])
     send_mail(
-        subject=f"[PRM] {invitation.inviter.name} invites you to partner",
+        subject=header_text(f"[PRM] {invitation.inviter.name} invites you to partner"),  # one line, always
         message=(
             f"{invitation.inviter.name} would like to partner with your organization.\n\n"
             f"{invitation.message}\n\nReview and accept: {link}\n\n"

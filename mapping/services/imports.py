@@ -30,6 +30,7 @@ from mapping.services.ingest import (
     ingest,
 )
 from prm.common.errors import ApplicationError, Conflict, ValidationFailed
+from prm.common.text import header_text, unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def import_job_create(
     _require_importable(account_list)
     if mode not in ImportJob.Mode.values:
         raise ValidationFailed(f"Unknown mode {mode!r}: use replace or merge.", extra={"mode": ["Unknown mode."]})
-    filename = os.path.basename(filename or getattr(file, "name", "") or "upload.csv")[:200]
+    filename = header_text(os.path.basename(filename or getattr(file, "name", "") or ""))[:200] or "upload.csv"
     size = getattr(file, "size", None)
     if size is not None and size > limit("IMPORT_MAX_BYTES"):
         raise FileRejected(
@@ -328,6 +329,8 @@ def _commit(job: ImportJob, account_list: AccountList, result: IngestResult) -> 
     job.rows_total = result.rows_total
     job.rows_imported = result.rows_imported
     job.rows_skipped = result.rows_skipped
+    job.rows_duplicate = result.rows_duplicate
+    job.warnings = result.warnings
     job.added = changeset.added_count
     job.edited = changeset.edited_count
     job.removed = changeset.removed_count
@@ -395,8 +398,11 @@ def _push_rows(records: list, checker: RowChecker):
             checker.problems.add(index, bad or "extra", f"records[{index}].{bad or 'extra'} has the wrong type.")
             continue
         extra = {str(k)[:200]: str(v).strip() for k, v in extra_in.items() if v not in (None, "")}
-        if any("\x00" in v for v in values) or any("\x00" in v for v in extra.values()):
-            checker.problems.add(index, None, f"records[{index}] contains a NUL character.")
+        # The API's parser refuses such text already; other callers (tests, commands) may not.
+        bad_text = next(filter(None, map(unstorable, [*values, *extra, *extra.values()])), None)
+        if bad_text is not None:
+            what = "a NUL character" if "NUL" in bad_text else "an unpaired surrogate"
+            checker.problems.add(index, None, f"records[{index}] contains {what}.")
             continue
         prepared = checker.check(index, values, extra, column, None)
         if prepared is not None:

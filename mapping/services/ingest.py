@@ -57,20 +57,25 @@ class IngestResult:
     rows_total: int = 0
     rows_imported: int = 0
     rows_skipped: int = 0
+    rows_duplicate: int = 0
     added_ids: list[int] = field(default_factory=list)
     edited_ids: list[int] = field(default_factory=list)
     removed_ids: list[int] = field(default_factory=list)
     unchanged: int = 0
     problems: list[dict] = field(default_factory=list)
     problem_count: int = 0
+    warnings: list[dict] = field(default_factory=list)
     report_path: str | None = None  # CSV of the skipped rows, a temporary file the caller keeps or drops
 
 
 class ProblemLog:
-    """Problems found on rows: the first few kept to show, every skipped row in the CSV report."""
+    """Problems found on rows: the first few kept to show, every skipped row in the CSV report.
+    Warnings (rows imported, but worth a look) are kept apart, the first few only."""
 
     def __init__(self, *, headers: list[str], report: bool):
         self.kept: list[dict] = []
+        self.warnings: list[dict] = []
+        self._keep_warnings = limit("IMPORT_MAX_WARNINGS_KEPT")
         self.count = 0
         self.rows_with_problems = 0
         self._keep = limit("IMPORT_MAX_PROBLEMS_KEPT")
@@ -89,6 +94,10 @@ class ProblemLog:
             self.kept.append({"row": row, "column": column, "message": message})
         if self._report is not None:
             self._writer.writerow([row, column or "", message, *(csv_safe(c) for c in (cells or []))])
+
+    def warn(self, row, column: str | None, message: str) -> None:
+        if len(self.warnings) < self._keep_warnings:
+            self.warnings.append({"row": row, "column": column, "message": message})
 
     def close(self, *, keep_report: bool) -> str | None:
         if self._report is not None:
@@ -168,12 +177,13 @@ class RowChecker:
         key = crm_id or "#" + digest
         first = self.seen.get(key)
         if first is not None:
+            self.duplicates += 1
             if crm_id:
                 self.problems.add(
                     row, column("crm_id"), f"The CRM id {crm_id!r} is already used on row {first}.", cells
                 )
-            else:
-                self.duplicates += 1  # the same row twice, without an id: one record
+            else:  # the same row twice, without an id: one record
+                self.problems.warn(row, None, f"Row {row} repeats row {first}: imported once.")
             return None
         self.seen[key] = row
         return [key, digest, *values, extra_json]
@@ -514,12 +524,14 @@ def ingest(
         rows_total=total,
         rows_imported=imported,
         rows_skipped=problems.rows_with_problems,
+        rows_duplicate=checker.duplicates,
         added_ids=added,
         edited_ids=edited,
         removed_ids=removed,
         unchanged=unchanged,
         problems=problems.kept,
         problem_count=problems.count,
+        warnings=problems.warnings,
         report_path=problems.close(keep_report=True),
     )
 

@@ -8,6 +8,7 @@ from accounts.roles import Capability
 from accounts.services.common import require_capability
 from mapping.models import AccountList, AccountRecord
 from prm.common.errors import Conflict, ValidationFailed
+from prm.common.text import clean_single_line, model_max_length
 
 # Fields a custom segment may filter on, each with "any of these values" semantics. Country
 # compares ISO codes (the normalized country), the others compare case-insensitively.
@@ -47,12 +48,9 @@ def clean_filters(filters) -> dict[str, list[str]]:
 
 
 def _check_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
+    if not (name or "").strip():
         raise ValidationFailed("A list needs a name.", extra={"name": ["This field is required."]})
-    if len(name) > 200:
-        raise ValidationFailed("The name is too long (200 characters at most).", extra={"name": ["Too long."]})
-    return name
+    return clean_single_line(name, field="name", label="list name", max_length=model_max_length(AccountList, "name"))
 
 
 @transaction.atomic

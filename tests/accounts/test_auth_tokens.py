@@ -165,3 +165,20 @@ def test_a_session_admin_with_totp_and_a_header_is_served(client):
     with_mfa(admin)
     client.force_login(admin)
     assert client.get("/partnerships/", HTTP_AUTHORIZATION="Bearer anything").status_code == 200
+
+
+def test_the_upgrade_drops_tokens_issued_without_the_second_factor():
+    """Tokens the old endpoint gave for the password alone to users with two-factor
+    authentication are dropped by migration accounts 0003; the others stay."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("accounts.migrations.0003_tokens_need_second_factor")
+    org = OrganizationFactory()
+    with_totp, without = member(org, Role.ADMIN), member(org, Role.PARTNER_MANAGER)
+    with_mfa(with_totp)
+    Token.objects.create(user=with_totp)
+    kept = Token.objects.create(user=without)
+    migration.drop_tokens_of_users_with_mfa(apps, None)
+    assert list(Token.objects.all()) == [kept]
