@@ -61,9 +61,20 @@ def rusage_peak_mb() -> float:
 # --- data sets ---------------------------------------------------------------------------------------
 
 
+def _normalization_version() -> str:
+    """A digest of the code that makes the normalized keys: a cached list made by other code is stale."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for part in ("normalize.py", "data.py", "prepare.py"):
+        digest.update((ROOT / "mapping" / "engine" / part).read_bytes())
+    digest.update((ROOT / "bench" / "generate.py").read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def _cached(name: str, build):
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"{name}.pkl"
+    path = CACHE / f"{name}-{_normalization_version()}.pkl"
     if path.exists():
         with path.open("rb") as f:
             return pickle.load(f)
@@ -148,7 +159,66 @@ def evaluate(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -> di
 def engine(left, right, config):
     result = match(left, right, config)
     return result[result["status"] == "match"][["left_id", "right_id"]], {
-        "review": int((result["status"] == "review").sum()), "candidates": result.attrs["candidate_pairs"]}
+        "review": int((result["status"] == "review").sum()), "candidates": result.attrs["candidate_pairs"],
+        "_result": result}
+
+
+def true_pairs(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Every (left, right) pair of records of one company."""
+    a = left["entity"].rename_axis("left_id").reset_index()
+    b = right["entity"].rename_axis("right_id").reset_index()
+    return a.merge(b, on="entity")[["left_id", "right_id"]]
+
+
+def candidate_recall(left, right, config) -> float:
+    """Recall (as `evaluate` counts it: one-to-one pairs the true candidate pairs support) of every pair
+    the engine's candidate passes propose, before any scoring: what the scoring can reach at best."""
+    from mapping.engine.blocking import candidate_pairs
+
+    cands = candidate_pairs(left, right, config)
+    pairs = pd.DataFrame({"left_id": left.index.to_numpy()[cands["li"].to_numpy()],
+                          "right_id": right.index.to_numpy()[cands["ri"].to_numpy()]})
+    return evaluate(pairs, left, right)["recall"]
+
+
+RELIABILITY_BANDS = (0.2, 0.5, 0.7, 0.9, 0.99, 1.0001)
+
+
+def reliability(result: pd.DataFrame, left, right) -> str:
+    """Expected (mean score) vs observed (share correct) match rate of the engine's pairs by score band."""
+    correct = (left["entity"].reindex(result["left_id"]).to_numpy()
+               == right["entity"].reindex(result["right_id"]).to_numpy())
+    parts = []
+    for lo, hi in zip(RELIABILITY_BANDS[:-1], RELIABILITY_BANDS[1:], strict=True):
+        band = (result["score"].to_numpy() >= lo) & (result["score"].to_numpy() < hi)
+        if band.any():
+            parts.append(f"[{lo:.2f},{min(hi, 1):.2f}]:{result['score'].to_numpy()[band].mean():.2f}/"
+                         f"{correct[band].mean():.2f}/{int(band.sum())}")
+    return " ".join(parts)
+
+
+def tfidf_char3(left, right, _config, threshold: float = 0.8):
+    """Names alone: TF-IDF over character 3-grams, each left record's nearest right record by cosine
+    (scikit-learn NearestNeighbors, brute force on sparse vectors), kept at cosine >= threshold, then
+    one partner per record (greedy by cosine)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.neighbors import NearestNeighbors
+
+    from mapping.engine.assign import greedy_one_to_one
+
+    a = left["name"].fillna("").astype(str).str.lower().to_numpy()
+    b = right["name"].fillna("").astype(str).str.lower().to_numpy()
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), min_df=1)
+    vectorizer.fit(np.concatenate([a, b]))
+    va, vb = vectorizer.transform(a), vectorizer.transform(b)
+    nn = NearestNeighbors(n_neighbors=1, metric="cosine", algorithm="brute").fit(vb)
+    distance, at = nn.kneighbors(va)
+    sim = 1 - distance[:, 0]
+    keep = sim >= threshold
+    pairs = pd.DataFrame({"left_id": left.index.to_numpy()[keep], "right_id": right.index.to_numpy()[at[keep, 0]]})
+    l_rank = pd.factorize(pairs["left_id"], sort=True)[0]
+    r_rank = pd.factorize(pairs["right_id"], sort=True)[0]
+    return pairs.iloc[greedy_one_to_one(l_rank, r_rank, sim[keep])], {}
 
 
 def vlookup_domain(left, right, _config):
@@ -197,7 +267,8 @@ def naive_recordlinkage_one_to_one(left, right, config):
 
 
 METHODS = {"engine": engine, "vlookup-domain": vlookup_domain, "exact-name": exact_name,
-           "naive-recordlinkage": naive_recordlinkage, "naive-rl-one-to-one": naive_recordlinkage_one_to_one}
+           "naive-recordlinkage": naive_recordlinkage, "naive-rl-one-to-one": naive_recordlinkage_one_to_one,
+           "tfidf-char3": tfidf_char3}
 
 
 def incremental(left, right, config, fraction: float = 0.01, seed: int = 5) -> dict:
@@ -244,6 +315,10 @@ def run_child(spec: dict) -> dict:
     started = time.perf_counter()
     pairs, extra = METHODS[spec["method"]](left, right, config)
     seconds = time.perf_counter() - started
+    result = extra.pop("_result", None)
+    if result is not None:  # after the timing: what the candidate passes find, how scores hold up
+        extra["candidate_recall"] = candidate_recall(left, right, config)
+        extra["reliability"] = reliability(result, left, right)
     out = {"wall_s": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb()), "inputs_rss_mb": round(rss_before),
            "rusage_maxrss_mb": round(rusage_peak_mb()),
            "n_left": len(left), "n_right": len(right), "prepare_s": round(data["prepare_s"], 2), **extra,
@@ -260,9 +335,9 @@ def child(spec: dict) -> dict:
 
 
 def _print_row(label: str, method: str, out: dict) -> None:
-    keys = ["n_left", "n_right", "wall_s", "peak_rss_mb", "inputs_rss_mb", "rusage_maxrss_mb", "candidates", "pairs", "review",
-            "precision", "recall", "f1", "prepare_s", "changed_records", "incremental_s", "equals_full_run",
-            "error"]
+    keys = ["n_left", "n_right", "wall_s", "peak_rss_mb", "inputs_rss_mb", "rusage_maxrss_mb", "candidates",
+            "candidate_recall", "pairs", "review", "precision", "recall", "f1", "prepare_s", "changed_records",
+            "incremental_s", "equals_full_run", "error"]
     fields = "  ".join(f"{k}={out[k]}" for k in keys if k in out)
     print(f"{label:<18} {method:<20} {fields}", flush=True)
 
@@ -284,13 +359,33 @@ def main() -> None:
     jobs = [(f"generated {n:,}", {"dataset": "generated", "n": n, "seed": args.seed}) for n in args.sizes]
     if not args.no_real:
         jobs += [("patstat", {"dataset": "patstat"}), ("chicago", {"dataset": "chicago"})]
+    table = {}
     for label, spec in jobs:
         if spec["dataset"] == "generated":
             child({**spec, "method": "build-cache"})  # outside the timed children, and not in this process
         for method in methods:
-            _print_row(label, method, child({**spec, "method": method}))
+            out = child({**spec, "method": method})
+            _print_row(label, method, out)
+            table.setdefault(label, {})[method] = out
         if spec["dataset"] == "generated" and not args.no_incremental:
             _print_row(label, "incremental 1%", child({**spec, "method": "incremental"}))
+    print_table(table, methods)
+
+
+def print_table(table: dict, methods: list[str]) -> None:
+    """Every benchmark in one table: F1 of each method, the engine's precision, recall, candidate
+    recall and time, and the engine's reliability (band: expected / observed match rate / pairs)."""
+    print()
+    head = f"{'benchmark':<18} " + " ".join(f"{m[:19]:>19}" for m in methods)
+    print(head + f" {'engine P':>8} {'engine R':>8} {'cand R':>7} {'engine s':>8}")
+    for label, row in table.items():
+        cells = " ".join(f"{row.get(m, {}).get('f1', 'err'):>19}" for m in methods)
+        e = row.get("engine", {})
+        print(f"{label:<18} {cells} {e.get('precision', ''):>8} {e.get('recall', ''):>8} "
+              f"{e.get('candidate_recall', ''):>7} {e.get('wall_s', ''):>8}")
+    print()
+    for label, row in table.items():
+        print(f"reliability {label:<18} {row.get('engine', {}).get('reliability', '')}")
 
 
 if __name__ == "__main__":

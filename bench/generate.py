@@ -10,6 +10,14 @@ accents, websites written every way (www/http/https/paths/subdomains, another co
 owner e-mails (company or free mail), country aliases ("USA", "United States of America", "Holland"),
 records present on one side only, and confusable siblings ("Acme Software" vs "Acme Systems") placed
 so that one is on each side.
+
+Noise of real lists the engine must not learn from our generator alone (each at a few per cent of the
+records, on either side): share classes and listing noise after the legal form ("Class A", "Ord Shs",
+"DL -,01"), CRM notes ("- EMEA", "(old)", "- DO NOT USE"), the name written twice, words cut short
+("Techn.", "Sys", "Mak.") or written as dotted initials, joiners ("K+L", "K & L", "K und L"), digits
+spaced ("Z 7" / "Z7"), local legal forms in odd positions ("PT ... Tbk", "Koninklijke ... N.V."), one
+junk website typed on many unrelated records of a list, and the country missing or another one (a
+subsidiary's or a listing's) while the name is unmistakable.
 """
 
 from __future__ import annotations
@@ -52,9 +60,17 @@ COUNTRIES = {
            [("Sydney", "NSW", "2000"), ("Melbourne", "VIC", "3000")]),
     "JP": (["Japan", "JP", "Nippon"], "co.jp", [("K.K.", "KK", "Co., Ltd.")],
            [("Tokyo", "", "100"), ("Osaka", "", "530")]),
+    "ID": (["Indonesia", "ID", "IDN"], "co.id", [("Tbk", "Tbk.", "(Persero) Tbk")],
+           [("Jakarta", "", "10"), ("Surabaya", "", "60")]),
+    "NO": (["Norway", "Norge", "NO"], "no", [("ASA", "A.S.A.", "AS")], [("Oslo", "", "01"), ("Bergen", "", "50")]),
 }
 COUNTRY_WEIGHTS = {"US": 40, "GB": 12, "DE": 10, "FR": 7, "NL": 5, "SE": 3, "FI": 2, "DK": 2, "IT": 5,
-                   "ES": 4, "PL": 3, "AU": 4, "JP": 3}
+                   "ES": 4, "PL": 3, "AU": 4, "JP": 3, "ID": 2, "NO": 2}
+# Words a listing or a CRM adds after a name.
+LISTING_NOISE = ["Class A", "Class B", "Common Shares", "Ord Shs", "DL -,01", "B Fria", "Registered Shs",
+                 "ADR", "Pref", "EO 1", "Common Stock", "Units"]
+CRM_NOISE = ["- EMEA", "(old)", "- DO NOT USE", "(Germany)", "- APAC", "(duplicate)", "- HQ", "(inactive)"]
+JUNK_SITES = ["reseller-portal.com", "example.com", "partnerhub.net", "crm-import.io"]
 
 WORDS = ["Blue", "River", "North", "Star", "Summit", "Pine", "Oak", "Silver", "Stone", "Bridge", "Eagle",
          "Harbor", "Maple", "Red", "Rock", "Lake", "Sun", "Iron", "Cedar", "Falcon", "Crest", "Atlas", "Nova",
@@ -93,6 +109,9 @@ def _syllable_name(rng: random.Random) -> str:
 
 def _core(rng: random.Random) -> str:
     r = rng.random()
+    if r < 0.03:  # initials joined: "K+L", "Z7"
+        a, b = rng.choice("ABCDEFGHKLMNPRSTVZ"), rng.choice("ABCDEFGHKLMNPRSTVZ0123456789")
+        return f"{a}{b} {rng.choice(WORDS)}" if b.isdigit() else f"{a}&{b} {rng.choice(WORDS)}"
     if r < 0.55:
         return _syllable_name(rng)
     if r < 0.8:
@@ -149,11 +168,29 @@ def _typo(rng: random.Random, text: str) -> str:
     return text[:i] + text[i] + text[i:]
 
 
+def _cut_short(rng: random.Random, word: str) -> str:
+    """'Technologies' -> 'Techn.', 'Makmur' -> 'Mak'."""
+    return word[: rng.randint(3, min(5, len(word) - 1))] + rng.choice(["", "."])
+
+
+def _joined(rng: random.Random, name: str) -> str:
+    """'K&L Atlas' -> 'K + L Atlas' / 'K und L Atlas'; 'Z7 Atlas' -> 'Z 7 Atlas'."""
+    head, _, rest = name.partition(" ")
+    if "&" in head:
+        a, b = head.split("&")
+        return f"{a}{rng.choice(['+', ' & ', ' und ', ' and ', '&'])}{b} {rest}"
+    if len(head) == 2 and head[1].isdigit():
+        return f"{head[0]} {head[1]} {rest}"
+    return name
+
+
 def _render_name(rng: random.Random, e: dict) -> str:
     words = e["name"].split(" ")
     if rng.random() < 0.3:
         words = [rng.choice(ABBREV[w]) if w in ABBREV and rng.random() < 0.7 else w for w in words]
-    name = " ".join(words)
+    if rng.random() < 0.05:  # words cut short, but never the first
+        words = [words[0]] + [_cut_short(rng, w) if len(w) >= 5 and rng.random() < 0.7 else w for w in words[1:]]
+    name = _joined(rng, " ".join(words)) if rng.random() < 0.5 else " ".join(words)
     if "&" in name and rng.random() < 0.3:
         name = name.replace("&", "and")
     if rng.random() < 0.12:
@@ -169,6 +206,17 @@ def _render_name(rng: random.Random, e: dict) -> str:
         legal = rng.choice(e["legal"])
     if legal:
         name = f"{name}{legal}" if legal.startswith(",") else f"{name} {legal}"
+    if e["country"] == "ID" and rng.random() < 0.7:
+        name = "PT " + name
+    if e["country"] == "NL" and rng.random() < 0.1:
+        name = "Koninklijke " + name
+    r = rng.random()
+    if r < 0.04:
+        name = f"{name} {rng.choice(LISTING_NOISE)}"
+    elif r < 0.07:
+        name = f"{name} {rng.choice(CRM_NOISE)}"
+    elif r < 0.08:
+        name = f"{name} {name}"
     if rng.random() < 0.04:
         name = "The " + name
     r = rng.random()
@@ -197,7 +245,10 @@ def _render_website(rng: random.Random, e: dict) -> str | None:
 
 
 def _render(rng: random.Random, e: dict, rid, side: str) -> dict:
-    aliases = COUNTRIES[e["country"]][0]
+    country = e["country"]
+    if rng.random() < 0.04:  # a subsidiary's or a listing's country
+        country = rng.choice(list(COUNTRIES))
+    aliases = COUNTRIES[country][0]
     email = None
     if rng.random() < 0.35:
         person = rng.choice(["jane.doe", "j.smith", "info", "sales", "m.rossi", "k.tanaka"])
@@ -206,10 +257,13 @@ def _render(rng: random.Random, e: dict, rid, side: str) -> dict:
     city = e["city"] if rng.random() < 0.7 else None
     if city and rng.random() < 0.2:
         city = city.upper() if rng.random() < 0.5 else city.translate(ACCENT_STRIP)
+    website = _render_website(rng, e)
+    if rng.random() < 0.02:  # a placeholder or the reseller's own site
+        website = JUNK_SITES[side == "R"] if rng.random() < 0.5 else JUNK_SITES[2 + (side == "R")]
     return {
         "id": rid,
         "name": _render_name(rng, e),
-        "website": _render_website(rng, e),
+        "website": website,
         "email": email,
         "country": rng.choice(aliases) if rng.random() < 0.9 else None,
         "region": (e["region"] or None) if rng.random() < 0.5 else None,

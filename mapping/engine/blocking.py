@@ -35,6 +35,7 @@ PASSES: dict[str, int] = {
     "token-sorted-name-sn": 16,  # ... on the name with its words sorted
     "stem-to-name": 32,
     "crm-id": 64,
+    "rare-word": 128,          # a word (or a word's first letters) few records of either list hold
 }
 
 # Block passes: internal bit, left key column, right key column.  The four stem-to-name variants have
@@ -55,12 +56,20 @@ STEM_TO_NAME_BITS = 128 | 256 | 512 | 1024
 SN_PASSES: tuple[tuple[int, str], ...] = ((4, "name_key"), (8, "name_rev"), (16, "name_sorted"))
 HASHED_COLUMNS = ("domain", "stem", "crm", "stem_key", "name_key", "first")
 BIT_DTYPE = np.int16
+# The rare-word pass: records sharing a word of their names, or the first WORD_PREFIX letters of one
+# ("mak" / "makmur"), when that key pairs at most RARE_WORD_PAIRS left x right records.  Its keys depend
+# on the whole lists (how rare a word is), so every run computes it whole (it is a few joins on integer
+# codes); its pairs are scored only when new.
+RARE_WORD_BIT = 2048
+RARE_WORD_PAIRS = 400
+WORD_PREFIX = 3
 
 
 def public_passes(bits: np.ndarray) -> np.ndarray:
     """Internal pass bits -> the PASSES bitmask."""
     bits = np.asarray(bits).astype(np.int32)
-    return (bits & 127) | np.where(bits & STEM_TO_NAME_BITS, PASSES["stem-to-name"], 0).astype(np.int32)
+    return ((bits & 127) | np.where(bits & STEM_TO_NAME_BITS, PASSES["stem-to-name"], 0)
+            | np.where(bits & RARE_WORD_BIT, PASSES["rare-word"], 0)).astype(np.int32)
 
 
 def pass_names(bitmask: int) -> list[str]:
@@ -113,6 +122,45 @@ def record_keys_frame(frame: pd.DataFrame, columns=None) -> dict[str, np.ndarray
     for _, column in SN_PASSES:
         keys[f"sn:{column}"] = frame[column].to_numpy(dtype=object)
     return keys
+
+
+def word_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(record position, key hash) of each record's distinct words and word prefixes."""
+    names = frame["name_norm"].to_numpy(dtype=object)
+    codes, uniques = pd.factorize(names)
+    uniques = uniques.tolist()
+    if not uniques:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+    words = np.array(" ".join(uniques).split(" "), dtype=object)
+    per_name = np.fromiter((n.count(" ") + 1 for n in uniques), dtype=np.int64, count=len(uniques))
+    name_of_word = np.repeat(np.arange(len(uniques)), per_name)
+    word_codes, distinct = pd.factorize(words)
+    distinct = distinct.tolist()
+    prefixes = np.array([w[:WORD_PREFIX] if len(w) > WORD_PREFIX else "" for w in distinct], dtype=object)
+    key_of_word = key_hash(np.array(distinct, dtype=object))
+    key_of_prefix = key_hash(prefixes)
+    keys = np.concatenate([key_of_word[word_codes], key_of_prefix[word_codes]])
+    owner = np.concatenate([name_of_word, name_of_word])
+    pair = pd.DataFrame({"o": owner, "k": keys})
+    pair = pair[(pair["k"] != 0).to_numpy() & ~pair.duplicated().to_numpy()]
+    owner, keys = pair["o"].to_numpy(), pair["k"].to_numpy()
+    # broadcast each distinct name's keys to its records
+    order = np.argsort(owner, kind="stable")
+    owner, keys = owner[order], keys[order]
+    count = np.bincount(owner, minlength=len(uniques))
+    start = np.cumsum(count) - count
+    per_record = count[codes]
+    rows = np.repeat(np.arange(len(names)), per_record)
+    within = np.arange(len(rows)) - np.repeat(np.cumsum(per_record) - per_record, per_record)
+    return rows, keys[np.repeat(start[codes], per_record) + within]
+
+
+def rare_word_pairs(left: pd.DataFrame, right: pd.DataFrame, cap: int = RARE_WORD_PAIRS):
+    """Pairs of records sharing a word key that pairs at most `cap` records (positions, repeated)."""
+    rows_l, keys_l = word_keys(left)
+    rows_r, keys_r = word_keys(right)
+    li, ri = hash_join(keys_l, keys_r, cap)
+    return rows_l[li], rows_r[ri]
 
 
 # --- joins -------------------------------------------------------------------------------------------
@@ -304,6 +352,7 @@ class BlockingIndex:
             slot_l, slot_r, _, _, n_slots = col.slots()
             li, ri = sn_join(slot_l, slot_r, n_slots, index.half)
             found.append((li, ri, bit))
+        found.append((*rare_word_pairs(left, right), RARE_WORD_BIT))
         return index, _concat(found)
 
     def update(self, left: pd.DataFrame, right: pd.DataFrame,
@@ -341,6 +390,9 @@ class BlockingIndex:
             new.sn[column] = col
             found.append((*fresh, bit))
             stale[bit] = (zone_l, zone_r)
+        # computed whole: every old pair loses the bit, this run's pairs bring it back
+        found.append((*rare_word_pairs(left, right), RARE_WORD_BIT))
+        stale[RARE_WORD_BIT] = (np.ones(len(left), dtype=bool), None)
         return new, _concat(found), stale
 
     def _update_sn(self, old: SNColumn, new_keys_l: np.ndarray, new_keys_r: np.ndarray, m, ids_l, ids_r):
@@ -426,7 +478,7 @@ def _concat(found) -> Candidates:
     )
 
 
-BIT_WIDTH = 11  # internal pass bits fit in 11 bits
+BIT_WIDTH = 12  # internal pass bits fit in 12 bits
 
 
 def union(cands: Candidates, n_right: int) -> Candidates:

@@ -11,21 +11,22 @@ LEGAL_FORMS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
            "pc", "pllc", "ltd", "limited", "plc", "na"),
     "gb": ("ltd", "limited", "plc", "llp", "lp", "cic", "cio", "public limited company"),
     "ie": ("teo", "cpt", "dac", "uc"),
-    "de": ("gmbh", "ag", "kg", "ohg", "gbr", "kgaa", "ug", "ev", "eg", "mbh", "gmbh co kg", "se", "co kg",
+    "de": ("gmbh", "ag", "kg", "aktiengesellschaft", "gesellschaft mit beschrankter haftung", "ohg", "gbr",
+           "kgaa", "ug", "ev", "eg", "mbh", "gmbh co kg", "se", "co kg",
            "haftungsbeschrankt"),
     "at": ("gesmbh", "gmbh", "ag"),
     "ch": ("sa", "ag", "sarl", "gmbh", "sagl"),
-    "fr": ("sa", "sas", "sasu", "sarl", "eurl", "sci", "snc", "sca", "scop", "selarl"),
+    "fr": ("sa", "societe anonyme", "sas", "sasu", "sarl", "eurl", "sci", "snc", "sca", "scop", "selarl"),
     "be": ("nv", "bv", "bvba", "sprl", "srl", "cvba", "scrl", "vzw", "asbl"),
-    "nl": ("nv", "bv", "vof", "cv"),
+    "nl": ("nv", "bv", "vof", "cv", "kon", "naamloze vennootschap", "besloten vennootschap"),
     "lu": ("sa", "sarl", "scs", "sca"),
-    "it": ("spa", "srl", "sapa", "snc", "sas", "scarl", "srls"),
+    "it": ("spa", "societa per azioni", "srl", "sapa", "snc", "sas", "scarl", "srls"),
     "es": ("sa", "sl", "slu", "sau", "sll", "scoop", "sc"),
     "pt": ("sa", "lda", "limitada"),
     "br": ("ltda", "sa", "eireli"),
     "mx": ("sa de cv", "s de rl de cv", "sab de cv", "de cv", "s de rl", "sapi de cv"),
-    "se": ("ab", "hb", "kb", "publ", "ab publ"),
-    "fi": ("oy", "oyj", "ky", "ay"),
+    "se": ("ab", "hb", "kb", "publ", "ab publ", "aktiebolag", "aktiebolaget"),
+    "fi": ("oy", "oyj", "ky", "ay", "osakeyhtio"),
     "dk": ("as", "aps", "amba", "ks"),
     "no": ("as", "asa", "ans", "sa"),
     "is": ("ehf", "hf"),
@@ -52,8 +53,8 @@ LEGAL_FORMS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
     "hk": ("ltd", "limited"),
     "sg": ("pte", "pte ltd", "ltd"),
     "my": ("sdn bhd", "bhd", "berhad"),
-    "id": ("pt", "tbk", "cv"),
-    "th": ("pcl", "co ltd"),
+    "id": ("pt", "tbk", "persero", "persero tbk", "perseroan terbatas", "cv"),
+    "th": ("pcl", "co ltd", "public co ltd", "public company limited"),
     "ph": ("inc", "corp"),
     "za": ("pty", "pty ltd", "ltd", "soc ltd", "npc", "cc"),
     "il": ("ltd", "bm"),
@@ -69,7 +70,17 @@ LEGAL_FORMS: tuple[str, ...] = tuple(
 
 # Legal forms that may also open a name ("PT Astra", "OOO Gazprom", "The ...").  Kept short: most
 # leading tokens are real name parts.
-LEADING_NOISE: frozenset[str] = frozenset({"the", "pt", "ooo", "oao", "zao", "pao", "cv", "nv", "bv"})
+LEADING_NOISE: frozenset[str] = frozenset({"the", "pt", "ooo", "oao", "zao", "pao", "cv", "nv", "bv", "ab",
+                                          "koninklijke", "kon", "pjsc", "ojsc", "jsc"})
+
+# Legal forms that, met inside a name ("Harbor Minerals Ltd. Class A", "Acme Corp - EMEA", "Velmont SA
+# Velmont Ord Shs"), end it: what follows is listing or CRM noise (share classes, regions, notes).  The
+# legal forms that are also ordinary words or initials ("co", "as", "spa", "pt" ...) never cut a name.
+NOT_CUTTING_FORMS: frozenset[str] = frozenset({
+    "co", "company", "as", "ad", "na", "pc", "cc", "sc", "uc", "ev", "eg", "pt", "cv", "ky", "ay", "hb",
+    "kb", "ks", "bt", "rt", "dd", "ae", "ao", "spa", "sci", "lp", "ug", "se", "kon", "persero", "ans",
+    "sp j", "sp k", "de cv", "gen",
+})
 
 # Tokens dropped wherever they occur: connectives that lists write as "&", "and", "und", "et" ...
 STOPWORDS: frozenset[str] = frozenset({"and", "und", "et", "of", "the"})

@@ -15,7 +15,8 @@ from .config import MatchConfig
 from .explain import reasons
 from .features import FEATURES, TokenTable, compare_pairs, comparison_frames, pair_similarity, stem_name_pairs
 from .prepare import NORMALIZED_COLUMNS, prepare
-from .scoring import UNRELATED_NAME_SIMILARITY, UNRELATED_TOKEN_OVERLAP, ScoringModel
+from .reliability import ListContext, learn_context
+from .scoring import UNRELATED_CONTAINMENT, UNRELATED_NAME_SIMILARITY, UNRELATED_TOKEN_OVERLAP, ScoringModel
 
 RESULT_COLUMNS = ("left_id", "right_id", "score", "status", "reasons", "passes", *FEATURES)
 STATUS_MATCH, STATUS_REVIEW = "match", "review"
@@ -39,10 +40,15 @@ def _pair_set(pairs: Iterable | None) -> set:
 
 
 class _Sides:
-    """Column arrays of both prepared frames, plus what several steps share."""
+    """Column arrays of both prepared frames, plus what several steps share.
 
-    def __init__(self, left: pd.DataFrame, right: pd.DataFrame):
+    `context` is what was learned from the two whole lists (word weights, unreliable domains); it is
+    learned here when not given, which is right only when these frames are the whole lists.
+    """
+
+    def __init__(self, left: pd.DataFrame, right: pd.DataFrame, context: ListContext | None = None):
         self.left, self.right = left, right
+        self.context = context if context is not None else learn_context(left, right)
         self.left_ids, self.right_ids = left.index.to_numpy(), right.index.to_numpy()
         self.name_l = left["name_norm"].to_numpy(dtype=object)
         self.name_r = right["name_norm"].to_numpy(dtype=object)
@@ -52,13 +58,13 @@ class _Sides:
     @property
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         if self._frames is None:
-            self._frames = comparison_frames(self.left, self.right)
+            self._frames = comparison_frames(self.left, self.right, self.context.junk_l, self.context.junk_r)
         return self._frames
 
     @property
     def tokens(self) -> TokenTable:
         if self._tokens is None:
-            self._tokens = TokenTable(self.name_l, self.name_r)
+            self._tokens = TokenTable(self.name_l, self.name_r, self.context.weights)
         return self._tokens
 
 
@@ -78,7 +84,8 @@ def _worth_comparing(s: _Sides, li: np.ndarray, ri: np.ndarray, workers: int):
     keep = (jw >= UNRELATED_NAME_SIMILARITY) | agree("domain_eff_code") | agree("stem_code") \
         | agree("crm_id_norm_code")
     undecided = np.flatnonzero(~keep)
-    keep[undecided] = s.tokens.dice(li[undecided], ri[undecided]) >= UNRELATED_TOKEN_OVERLAP
+    dice, contain = s.tokens.overlap(li[undecided], ri[undecided])
+    keep[undecided] = (dice >= UNRELATED_TOKEN_OVERLAP) | (contain >= UNRELATED_CONTAINMENT)
     maybe = np.flatnonzero(~keep & ((a["stem_code"].to_numpy()[li] < 0) | (b["stem_code"].to_numpy()[ri] < 0)))
     if len(maybe):
         stem_name = stem_name_pairs(a, b, li[maybe], ri[maybe], workers=workers)
@@ -103,12 +110,12 @@ def _score(s: _Sides, li: np.ndarray, ri: np.ndarray, config: MatchConfig,
         high = chunk_scores >= keep_features_from
         feats = feats.loc[high].reset_index(drop=True)
         feats.insert(0, "pos", start + worth[high])
+        feats["words"] = s.tokens.agreed_words(cl[worth[high]], cr[worth[high]])
         kept_frames.append(feats)
     if kept_frames:
         kept = pd.concat(kept_frames, ignore_index=True)
     else:
-        kept = pd.DataFrame({"pos": np.array([], dtype=np.int64), **{f: np.array([], np.float32)
-                                                                     for f in FEATURES}})
+        kept = _features_frame(np.array([], dtype=np.int64), np.zeros((0, len(FEATURES)), np.float32), [])
     return scores, kept
 
 
@@ -116,7 +123,7 @@ def _score_subset(s: _Sides, li: np.ndarray, ri: np.ndarray, config: MatchConfig
     """`_score` on only the records these pairs touch (features are pairwise, so scores are the same)."""
     left_rows, li_local = np.unique(li, return_inverse=True)
     right_rows, ri_local = np.unique(ri, return_inverse=True)
-    sub = _Sides(s.left.iloc[left_rows], s.right.iloc[right_rows])
+    sub = _Sides(s.left.iloc[left_rows], s.right.iloc[right_rows], s.context.subset(left_rows, right_rows))
     return _score(sub, li_local.astype(np.int64), ri_local.astype(np.int64), config, keep_features_from)
 
 
@@ -172,7 +179,7 @@ def _finish(scored: pd.DataFrame, config: MatchConfig, confirmed: set, rejected:
 # --- public API --------------------------------------------------------------------------------------
 
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 @dataclass
@@ -194,6 +201,8 @@ class MatchState:
     features: np.ndarray          # float32, one row per feat_pos, columns FEATURES
     feature_threshold: float      # pairs scoring >= this have features
     model: ScoringModel = field(default=None)  # scores are only reusable under the same model
+    words: list = field(default_factory=list)  # per feat_pos: the rare words the names agree on
+    context: ListContext | None = None  # what the run learned from the whole lists
     version: int = STATE_VERSION
     pandas_version: str = pd.__version__  # blocking keys are pandas' stable hashes
 
@@ -209,14 +218,16 @@ def _reusable(state, config: MatchConfig) -> bool:
     if state is None or getattr(state, "__dict__", {}).get("version") != STATE_VERSION:
         return False
     return (state.pandas_version == pd.__version__ and state.model == config.model
+            and isinstance(state.context, ListContext)
             and state.index is not None and state.index.window == config.window
             and state.index.max_block_pairs == config.max_block_pairs
             and config.review_threshold >= state.feature_threshold)
 
 
-def _features_frame(pos: np.ndarray, features: np.ndarray) -> pd.DataFrame:
+def _features_frame(pos: np.ndarray, features: np.ndarray, words) -> pd.DataFrame:
     frame = pd.DataFrame(features, columns=list(FEATURES))
     frame.insert(0, "pos", pos)
+    frame["words"] = np.asarray(words, dtype=object) if len(words) else np.zeros(0, dtype=object)
     return frame
 
 
@@ -226,7 +237,7 @@ def _state(s: _Sides, index, cands, scores, kept: pd.DataFrame, config: MatchCon
         pair_l=cands.li.astype(np.int32), pair_r=cands.ri.astype(np.int32), bits=cands.bits,
         score=scores, feat_pos=kept["pos"].to_numpy(np.int64),
         features=kept[list(FEATURES)].to_numpy(np.float32), feature_threshold=config.review_threshold,
-        model=config.model,
+        model=config.model, words=kept["words"].tolist(), context=s.context,
     )
 
 
@@ -274,6 +285,11 @@ def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState
     if not _reusable(state, config):
         return match(left, right, config, confirmed=confirmed, rejected=rejected, return_state=True)
     s = _Sides(ensure_prepared(left), ensure_prepared(right))
+    rejudged = _rejudged(state, s)
+    if rejudged is None:  # the lists' size moved a step: every word weight may have changed
+        return match(left, right, config, confirmed=confirmed, rejected=rejected, return_state=True)
+    changed_left = [*changed_left, *rejudged[0]]
+    changed_right = [*changed_right, *rejudged[1]]
     n_r = max(len(s.right_ids), 1)
     m = Mapping.between(state.left_ids, state.right_ids, s.left.index, s.right.index, changed_left,
                         changed_right)
@@ -324,14 +340,37 @@ def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState
     has = np.flatnonzero(rows_old >= 0)
     old_final = np.flatnonzero(~is_new)[has]
     old_feats = state.features[rows_old[has]]
+    old_words = np.asarray(state.words, dtype=object)[rows_old[has]] if len(has) else np.zeros(0, dtype=object)
     keep = state.score[old[has]] >= config.review_threshold
     new_final = np.flatnonzero(is_new)[new_kept["pos"].to_numpy()]
     pos = np.concatenate([old_final[keep], new_final])
     feats = np.concatenate([old_feats[keep], new_kept[list(FEATURES)].to_numpy(np.float32)])
+    words = np.concatenate([old_words[keep], new_kept["words"].to_numpy(dtype=object)])
     order = np.argsort(pos, kind="stable")
-    kept = _features_frame(pos[order], feats[order])
+    kept = _features_frame(pos[order], feats[order], words[order])
     result = _result(s, cands, scores, kept, config, confirmed, rejected)
     return result, _state(s, index, cands, scores, kept, config)
+
+
+def _rejudged(state: MatchState, s: _Sides):
+    """(left ids, right ids) of unchanged records whose pairs the lists' context now judges otherwise: a
+    word of their name weighs differently, or their domain became (un)reliable.  None: re-score all."""
+    changed_words = s.context.weights.changed_words(state.context.weights)
+    if changed_words is None:
+        return None
+    out = []
+    for side, ids, old_ids, junk, old_junk in (
+            ("left", s.left_ids, state.left_ids, s.context.junk_l, state.context.junk_l),
+            ("right", s.right_ids, state.right_ids, s.context.junk_r, state.context.junk_r)):
+        dirty = np.zeros(len(ids), dtype=bool)
+        if len(changed_words):
+            words = s.tokens.record_words(side)
+            dirty |= np.isin(words, changed_words).any(axis=1)
+        old_pos = pd.Index(old_ids).get_indexer(ids)
+        seen = old_pos >= 0
+        dirty[seen] |= old_junk[old_pos[seen]] != junk[seen]
+        out.append(ids[dirty].tolist())
+    return out
 
 
 # --- fan-out -----------------------------------------------------------------------------------------
@@ -346,6 +385,7 @@ class MatchBlock:
     left_ids: np.ndarray
     right_ids: np.ndarray
     passes: np.ndarray
+    context: ListContext | None = None  # learned from the whole lists (None: from the block alone)
 
 
 def split_blocks(left: pd.DataFrame, right: pd.DataFrame, n: int,
@@ -359,16 +399,19 @@ def split_blocks(left: pd.DataFrame, right: pd.DataFrame, n: int,
     config = config or MatchConfig()
     left, right = ensure_prepared(left), ensure_prepared(right)
     cands = candidate_pairs(left, right, config)
+    context = learn_context(left, right)
     li, ri = cands["li"].to_numpy(), cands["ri"].to_numpy()
     block_of = li % max(n, 1)
     blocks = []
     for b in range(max(n, 1)):
         sel = np.flatnonzero(block_of == b)
         l_ids, r_ids = left.index.to_numpy()[li[sel]], right.index.to_numpy()[ri[sel]]
+        l_rows, r_rows = np.unique(li[sel]), np.unique(ri[sel])
         blocks.append(MatchBlock(
-            left=left.iloc[np.unique(li[sel])][list(NORMALIZED_COLUMNS)],
-            right=right.iloc[np.unique(ri[sel])][list(NORMALIZED_COLUMNS)],
+            left=left.iloc[l_rows][list(NORMALIZED_COLUMNS)],
+            right=right.iloc[r_rows][list(NORMALIZED_COLUMNS)],
             left_ids=l_ids, right_ids=r_ids, passes=cands["passes"].to_numpy()[sel],
+            context=context.subset(l_rows, r_rows),
         ))
     return blocks
 
@@ -376,7 +419,7 @@ def split_blocks(left: pd.DataFrame, right: pd.DataFrame, n: int,
 def match_block(block: MatchBlock, config: MatchConfig | None = None) -> pd.DataFrame:
     """Score one block's pairs; returns the pairs worth keeping (score >= review threshold)."""
     config = config or MatchConfig()
-    s = _Sides(block.left, block.right)
+    s = _Sides(block.left, block.right, block.context)
     cands = pd.DataFrame({"li": block.left.index.get_indexer(block.left_ids),
                           "ri": block.right.index.get_indexer(block.right_ids), "passes": block.passes})
     scores, kept = _score(s, cands["li"].to_numpy(), cands["ri"].to_numpy(), config, config.review_threshold)
@@ -395,7 +438,8 @@ def merge_block_results(results: Iterable[pd.DataFrame], config: MatchConfig | N
 
 def _empty_scored() -> pd.DataFrame:
     return pd.DataFrame({"left_id": [], "right_id": [], "passes": np.array([], np.int32),
-                         "score": np.array([], np.float64), **{f: np.array([], np.float32) for f in FEATURES}})
+                         "score": np.array([], np.float64), **{f: np.array([], np.float32) for f in FEATURES},
+                         "words": np.zeros(0, dtype=object)})
 
 
 # --- training ----------------------------------------------------------------------------------------

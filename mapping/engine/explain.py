@@ -52,7 +52,8 @@ def reasons(scored: pd.DataFrame) -> np.ndarray:
     if len(rows) == 0:
         return out
     sub = scored.iloc[rows]
-    f = {c: sub[c].to_numpy() for c in sub.columns if c not in ("left_id", "right_id", "status", "reasons")}
+    f = {c: sub[c].to_numpy() for c in sub.columns
+         if c not in ("left_id", "right_id", "status", "reasons", "words")}
     rule = rules(sub[list(FEATURES)].astype(np.float64).fillna(0))
 
     passes = f["passes"].astype(np.int64)
@@ -74,6 +75,11 @@ def reasons(scored: pd.DataFrame) -> np.ndarray:
     if fuzzy.any():
         best = np.maximum(f["name_jw"][fuzzy], f["name_tsr"][fuzzy])
         name[fuzzy] = "name " + _fmt(best) + " (words " + _fmt(f["name_tok"][fuzzy]) + ")"
+    if "words" in sub.columns:
+        words = sub["words"].fillna("").astype(str).to_numpy(dtype=object)
+        agree = words != ""
+        name[agree] = name[agree] + "; rare words agree: " + np.char.replace(
+            words[agree].astype(str), " ", ", ").astype(object)
     text = (domain + "; " + name + "; " + _eq_part(f, "country", "country", say_missing=True)
             + _eq_part(f, "region", "region", say_missing=False, prefix="; ")
             + "; " + _eq_part(f, "city", "city", say_missing=True)

@@ -4,8 +4,9 @@ Each feature is a vectorised function over whole columns of pairs (rapidfuzz's `
 of string pairs in C++ threads; equality features compare integer codes); no Python loop runs per pair.
 Per-record inputs (codes, blank flags, lengths) are computed once per run by `comparison_frames`, so
 pairs only gather numbers and, for the fuzzy features, the strings they need.  Every feature depends on the two records
-of the pair only, never on the rest of the lists, so a pair scores the same in a full run, an
-incremental run or a fan-out block.
+of the pair and on what was learned from the two whole lists (word weights, unreliable domains: see
+tokens.py and reliability.py), which a run computes once and hands to its blocks, so a pair scores the
+same in a full run, an incremental run or a fan-out block.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel, JaroWinkler, Prefix
 from rapidfuzz.process import cpdist
 
-from .data import COMMON_TOKENS
+from .tokens import TokenTable, TokenWeights, learn_weights  # noqa: F401 (re-exported)
 
 # Feature columns, in model order.
 FEATURES = (
     "name_jw",          # Jaro-Winkler similarity of normalized names
     "name_tsr",         # token-sort ratio of normalized names (word order does not matter)
-    "name_tok",         # weighted Dice overlap of name tokens; common words ("software") weigh less
+    "name_tok",         # weighted Dice overlap of name words (weights learned from the lists, see
+                        # tokens.py); abbreviations agree with the words they start
+    "name_contain",     # share of one name's word weight the other name holds (extra words tolerated)
     "name_exact",       # normalized names equal
     "domain_eq",        # same registrable domain
     "stem_eq",          # same domain stem on different suffixes (acme.com / acme.de)
@@ -36,8 +39,6 @@ FEATURES = (
     "name_only",        # nothing but the names can be compared (no domain, country, city, postal pair)
 )
 
-MAX_TOKENS = 6
-COMMON_WEIGHT = np.float32(0.3)
 
 
 # --- element-wise helpers ----------------------------------------------------------------------------
@@ -85,54 +86,6 @@ def pair_similarity(a: pd.DataFrame, b: pd.DataFrame, column: str, li: np.ndarra
     return out
 
 
-# --- token overlap -----------------------------------------------------------------------------------
-
-
-class TokenTable:
-    """Names as a fixed-width matrix of token ids, shared by both lists so ids agree across them.
-
-    Weighted Dice over ids is then a handful of vectorised comparisons per pair batch.  Built from
-    one split of all distinct names joined together, tokens identified by their 64-bit hash.
-    """
-
-    def __init__(self, left_names: np.ndarray, right_names: np.ndarray):
-        codes, uniques = hash_factorize(np.concatenate([left_names, right_names]))
-        names = uniques.tolist()
-        flat = np.array(" ".join(names).split(" "), dtype=object)
-        counts = np.fromiter((n.count(" ") + 1 for n in names), dtype=np.int64, count=len(names))
-        row = np.repeat(np.arange(len(names)), counts)
-        token_codes, tokens = hash_factorize(flat)
-        nonblank = np.array([t != "" for t in tokens.tolist()], dtype=bool)
-        common = np.array([t in COMMON_TOKENS or len(t) == 1 for t in tokens.tolist()], dtype=bool)
-        # distinct tokens of a name, in order of appearance, at most MAX_TOKENS
-        keep = nonblank[token_codes] & ~pd.Series(row * max(len(tokens), 1) + token_codes).duplicated().to_numpy()
-        row, token_codes = row[keep], token_codes[keep]
-        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if len(row) else np.zeros(0, np.int64)
-        col = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
-        fits = col < MAX_TOKENS
-        row, col, token_codes = row[fits], col[fits], token_codes[fits]
-        ids = np.full((len(names), MAX_TOKENS), -1, dtype=np.int32)
-        weights = np.zeros((len(names), MAX_TOKENS), dtype=np.float32)
-        ids[row, col] = token_codes
-        weights[row, col] = np.where(common[token_codes], COMMON_WEIGHT, np.float32(1.0))
-        n_left = len(left_names)
-        self.left_ids, self.right_ids = ids[codes[:n_left]], ids[codes[n_left:]]
-        self.left_w, self.right_w = weights[codes[:n_left]], weights[codes[n_left:]]
-
-    def dice(self, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-        a_ids, b_ids = self.left_ids[li], self.right_ids[ri]
-        a_w, b_w = self.left_w[li], self.right_w[ri]
-        shared = np.zeros(len(li), dtype=np.float32)
-        for i in range(MAX_TOKENS):
-            a_col = a_ids[:, i]
-            hit = a_col == b_ids[:, 0]
-            for j in range(1, MAX_TOKENS):
-                hit |= a_col == b_ids[:, j]
-            shared += np.where(hit & (a_col >= 0), a_w[:, i], np.float32(0))
-        total = a_w.sum(axis=1) + b_w.sum(axis=1)
-        return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0)
-
-
 # --- the comparison ----------------------------------------------------------------------------------
 
 
@@ -169,8 +122,13 @@ CODED = ("name_norm", "domain_eff", "stem", "country_norm", "region_norm", "post
 FUZZY = ("name_norm", "stem_key", "name_key", "city_norm")
 
 
-def comparison_frames(left: pd.DataFrame, right: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-record inputs of `compare_pairs` for both lists (computed once per run, not per pair)."""
+def comparison_frames(left: pd.DataFrame, right: pd.DataFrame, junk_l: np.ndarray | None = None,
+                      junk_r: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-record inputs of `compare_pairs` for both lists (computed once per run, not per pair).
+
+    `junk_*`: records whose domain is no evidence on their list (reliability.junk_domains); their
+    domain, e-mail domain and stem count as blank.
+    """
     n_left = len(left)
 
     def both_sides(column):
@@ -182,6 +140,15 @@ def comparison_frames(left: pd.DataFrame, right: pd.DataFrame) -> tuple[pd.DataF
     out["stem_key_len"] = np.fromiter(map(len, out["stem_key"]), dtype=np.float32, count=len(out["stem_key"]))
     domain, email = both_sides("domain_norm"), both_sides("email_domain_norm")
     raw = {"domain_eff": np.where(domain == "", email, domain)}
+    junk = np.concatenate([np.zeros(len(left), bool) if junk_l is None else junk_l,
+                           np.zeros(len(right), bool) if junk_r is None else junk_r])
+    if junk.any():
+        raw["domain_eff"] = np.where(junk, "", raw["domain_eff"])
+        raw["stem"] = np.where(junk, "", both_sides("stem"))
+        for column in ("stem_key",):
+            out[column] = np.where(junk, "", out[column])
+            out[f"{column}_set"] = out[column] != ""
+        out["stem_key_len"] = np.fromiter(map(len, out["stem_key"]), dtype=np.float32, count=len(out["stem_key"]))
     for column in CODED:
         if column == "postal5":
             continue
@@ -232,7 +199,7 @@ def compare_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.ndarr
     f: dict[str, np.ndarray] = {}
     f["name_jw"] = pair_similarity(a, b, "name_norm", li, ri, workers=workers) if name_jw is None else name_jw
     f["name_tsr"] = pair_similarity(a, b, "name_norm", li, ri, scorer=fuzz.token_sort_ratio, workers=workers)
-    f["name_tok"] = tokens.dice(li, ri)
+    f["name_tok"], f["name_contain"] = tokens.overlap(li, ri)
     f["name_exact"] = equal_codes(*codes("name_norm"))
     (dl, dr), (sl, sr) = codes("domain_eff"), codes("stem")
     f["domain_eq"], f["stem_eq"], f["domain_conflict"] = domain_features_codes(dl, sl, dr, sr)

@@ -31,10 +31,10 @@ ORIGIN_ECM = "recordlinkage.ECMClassifier"
 
 # Agreement cut-offs of the continuous features for the ECM (the rest are 0/1 already).  Set from the
 # generated lists: the 10th percentile of true matches lies above them, the 95th of non-matches below.
-ECM_CUTOFFS = {"name_jw": 0.92, "name_tsr": 0.85, "name_tok": 0.6, "stem_name": 0.85}
+ECM_CUTOFFS = {"name_jw": 0.92, "name_tsr": 0.85, "name_tok": 0.8, "stem_name": 0.85}
 # Not an agreement indicator (it says which features could be compared), so the ECM ignores it; the
 # distilled logistic model still weighs it.
-ECM_IGNORED = ("name_only",)
+ECM_IGNORED = ("name_only", "name_contain")
 
 # Inverse L2 strength of the logistic fits (sklearn's C).  sklearn's default 1.0 shrinks the weights of
 # these 0..1 features so much that held-out F1 on generated lists drops 1-2 points below the hand-set

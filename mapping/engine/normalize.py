@@ -28,6 +28,7 @@ from .data import (
     FREE_MAIL_DOMAINS,
     LEADING_NOISE,
     LEGAL_FORMS,
+    NOT_CUTTING_FORMS,
     STOPWORDS,
 )
 
@@ -76,17 +77,42 @@ def _segment_tokens(text: str) -> list[str]:
     text = _APOSTROPHES.sub("", text)
     text = _AMPERSAND.sub(" and ", text)
     tokens = _NON_ALNUM.sub(" ", text).split()
-    # runs of single letters are one abbreviation: "N V" -> "nv", "I B M" -> "ibm"
+    # "K und L", "K and L": a connective between single characters joins them like "K+L"
+    tokens = [t for i, t in enumerate(tokens)
+              if not (t in STOPWORDS and 0 < i < len(tokens) - 1 and len(tokens[i - 1]) == 1
+                      and len(tokens[i + 1]) == 1)]
+    # runs of single characters are one abbreviation: "N V" -> "nv", "I B M" -> "ibm", "Z 7" -> "z7"
     out: list[str] = []
     in_run = False
     for token in tokens:
-        single = len(token) == 1 and token.isalpha()
+        single = len(token) == 1
         if single and in_run:
             out[-1] += token
         else:
             out.append(token)
         in_run = single and (in_run or len(out[-1]) == 1)
     return out
+
+
+_CUTTING_FORMS = {n: frozenset(f for f in forms if " ".join(f) not in NOT_CUTTING_FORMS)
+                  for n, forms in _LEGAL_FORMS.items()}
+
+
+def _cut_after_inner_legal_form(tokens: list[str]) -> list[str]:
+    """'harbor minerals ltd class a' -> 'harbor minerals ltd': a legal form inside a name ends it."""
+    for i in range(1, len(tokens) - 1):
+        for n in _LEGAL_LENGTHS:
+            if i + n < len(tokens) and tuple(tokens[i:i + n]) in _CUTTING_FORMS[n]:
+                return tokens[:i + n]
+    return tokens
+
+
+def _once(tokens: list[str]) -> list[str]:
+    """A name written twice ('acme tools acme tools') once."""
+    half = len(tokens) // 2
+    if half and len(tokens) % 2 == 0 and tokens[:half] == tokens[half:]:
+        return tokens[:half]
+    return tokens
 
 
 def _ends_with_legal_form(tokens: list[str]) -> bool:
@@ -134,7 +160,7 @@ def normalize_name(raw: object) -> str:
     """
     if _is_blank(raw):
         return ""
-    tokens = _basic_tokens(raw)  # type: ignore[arg-type]
+    tokens = _once(_cut_after_inner_legal_form(_once(_basic_tokens(raw))))  # type: ignore[arg-type]
     # Legal forms first, on the raw tokens: "co"/"company" are legal forms, not abbreviations.
     tokens = _strip_legal_forms(tokens)
     kept = [ABBREVIATIONS.get(t, t) for t in tokens if t not in STOPWORDS]
