@@ -56,16 +56,22 @@ class MatchRunDetailApi(OrgAPIView):
 
 
 class MatchSettingsOut(serializers.Serializer):
-    threshold = serializers.FloatField(allow_null=True)
-    review_threshold = serializers.FloatField(allow_null=True)
-    effective_threshold = serializers.FloatField()
-    effective_review_threshold = serializers.FloatField()
+    threshold = serializers.FloatField(allow_null=True, help_text="My side's (null: the default).")
+    review_threshold = serializers.FloatField(allow_null=True, help_text="My side's (null: the default).")
+    partner_threshold = serializers.FloatField(allow_null=True, help_text="The partner's (null: the default).")
+    partner_review_threshold = serializers.FloatField(allow_null=True, help_text="The partner's (null: the default).")
+    effective_threshold = serializers.FloatField(help_text="What the engine runs at: the higher of both sides'.")
+    effective_review_threshold = serializers.FloatField(help_text="The higher of both sides'.")
     trained_model = serializers.BooleanField()
     trained_on = serializers.IntegerField(help_text="Labelled pairs behind the model (0 when trained without labels).")
     trained_at = serializers.DateTimeField(allow_null=True)
     training = serializers.CharField(help_text="'' (idle), queued, running or failed: training runs on a worker.")
     training_method = serializers.CharField(allow_blank=True)
     training_error = serializers.CharField(allow_blank=True, help_text="Why the last training failed.")
+    model_request = serializers.CharField(
+        allow_blank=True, help_text="What my side asked of the model and waits for the partner to ask too: "
+                                    "labelled, unsupervised, reset or ''.")
+    partner_model_request = serializers.CharField(allow_blank=True, help_text="The same, the partner's.")
 
 
 class MatchSettingsIn(serializers.Serializer):
@@ -80,7 +86,8 @@ def _settings_out(org, partnership) -> dict:
 
 
 class MatchSettingsApi(OrgAPIView):
-    """The partnership's thresholds and trained model (both sides see and may change them)."""
+    """The partnership's thresholds and trained model. Both sides read them; PUT sets my side's
+    thresholds, which bound how my records are shown (the engine runs at the higher of both)."""
 
     @extend_schema(responses=MatchSettingsOut)
     def get(self, request, partnership_id: int):
@@ -110,11 +117,13 @@ class MatchModelTrainIn(serializers.Serializer):
 
 
 class MatchModelTrainApi(OrgAPIView):
-    """Train the scoring model of this partnership; a full re-match follows."""
+    """Train the scoring model of this partnership; a full re-match follows. The model scores both
+    sides' records, so a change is made once both sides asked for the same (model_request)."""
 
     @extend_schema(request=MatchModelTrainIn, responses={202: MatchSettingsOut})
     def post(self, request, partnership_id: int):
-        """Queue the training (it runs on a worker; `training` in the settings tells how it goes)."""
+        """Ask for a training: queued once the partner asked for the same method (it runs on a
+        worker; `training` in the settings tells how it goes)."""
         from mapping.services.review import match_model_train
 
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
@@ -124,7 +133,7 @@ class MatchModelTrainApi(OrgAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, partnership_id: int):
-        """Back to the default model."""
+        """Ask to go back to the default model: done once the partner asked for it too."""
         from mapping.services.review import match_model_reset
 
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
@@ -186,14 +195,16 @@ class MatchDecisionOut(serializers.Serializer):
     id = serializers.IntegerField()
     left_record = serializers.IntegerField(source="left_record_id")
     right_record = serializers.IntegerField(source="right_record_id")
-    decision = serializers.CharField()
+    side = serializers.CharField(help_text="Whose word this is: initiator or partner.")
+    decision = serializers.CharField(help_text="My side's word; the pair is confirmed once both sides confirmed it.")
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
 class MatchDecisionApi(OrgAPIView):
-    """Confirm or reject a pair (from the review queue or any overlap): it wins over the engine in
-    every later run, and a re-match is queued."""
+    """My side's word on a pair (from the review queue or any overlap); a re-match is queued. A
+    rejection by either side drops the pair; a confirmation makes it an overlap once both sides
+    confirmed it. A pair whose partner record I am not shown already answers 404."""
 
     @extend_schema(request=MatchDecisionIn, responses={201: MatchDecisionOut})
     def post(self, request, partnership_id: int):

@@ -28,7 +28,7 @@ class ReviewDecisionForm(forms.Form):
 
 
 class MatchThresholdsForm(forms.Form):
-    """A partnership's own thresholds; blank: the site-wide default."""
+    """My side's thresholds (they bound how my accounts are shown); blank: the site-wide default."""
 
     threshold = forms.FloatField(required=False, min_value=0, max_value=1, label="Match threshold",
                                  help_text="Pairs scoring at least this are overlaps. Blank: the default.")

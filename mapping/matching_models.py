@@ -134,7 +134,10 @@ class Overlap(models.Model):
 
 
 class MatchDecision(TimeStampedModel):
-    """A reviewer's word on a pair: it wins over the engine in every later run."""
+    """The reviewers' word on a pair as the engine applies it in every later run: "rejected" once
+    either side rejected it (the pair is dropped), "confirmed" once both sides confirmed it (an
+    overlap whatever its score). Kept by mapping.services.review from the sides' own words
+    (SideDecision): one side's confirmation alone is no decision, and reveals nothing."""
 
     class Decision(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed: same company"
@@ -162,9 +165,44 @@ class MatchDecision(TimeStampedModel):
         return f"{self.left_record_id} ⇄ {self.right_record_id}: {self.decision}"
 
 
+class SideDecision(TimeStampedModel):
+    """One side's reviewer's word on a pair (each side has its own); MatchDecision is what both
+    sides' words add up to."""
+
+    class Side(models.TextChoices):
+        INITIATOR = "initiator", "The initiator"
+        PARTNER = "partner", "The partner"
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="side_decisions")
+    left_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
+    right_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    decision = models.CharField(max_length=10, choices=MatchDecision.Decision.choices)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decided_by_organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "left_record", "right_record", "side"], name="sidedecision_one_per_side"
+            ),
+            models.CheckConstraint(condition=Q(side__in=["initiator", "partner"]), name="sidedecision_side_valid"),
+            models.CheckConstraint(condition=Q(decision__in=["confirmed", "rejected"]),
+                                   name="sidedecision_decision_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.left_record_id} ⇄ {self.right_record_id}: {self.decision} ({self.side})"
+
+
 class MatchState(models.Model):
     """The engine's memory of one list pair (the score of every candidate pair), kept so that the
-    next run re-scores only what changed. Written only by our own workers."""
+    next run re-scores only what changed. Written only by our own workers, as plain data
+    (mapping.engine.codec, never a pickle); a row that does not read so means "match in full"."""
 
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
     left_list = models.ForeignKey("mapping.AccountList", on_delete=models.CASCADE, related_name="+")
@@ -209,16 +247,34 @@ class MatchBlockJob(models.Model):
         return f"Block {self.index} of run {self.run_id}"
 
 
+def _threshold_range(prefix: str) -> Q:
+    threshold, review = f"{prefix}_threshold", f"{prefix}_review_threshold"
+    return ((Q(**{f"{threshold}__isnull": True}) | (Q(**{f"{threshold}__gt": 0}) & Q(**{f"{threshold}__lte": 1})))
+            & (Q(**{f"{review}__isnull": True}) | (Q(**{f"{review}__gte": 0}) & Q(**{f"{review}__lte": 1}))))
+
+
 class MatchSettings(models.Model):
-    """A partnership's own matching thresholds and, once trained on its reviewers' decisions, its
-    own scoring model. Unset values fall back to the site-wide settings."""
+    """A partnership's matching thresholds, one pair per side, and its scoring model.
+
+    Each side's thresholds bound only how its *own* records are revealed: a pair is an overlap (or
+    waits for review) only at or above both sides' thresholds, so the engine runs at the higher of
+    the two (effective_thresholds). Lowering mine never shows me more than the partner's own bar
+    allows. Unset values fall back to the site-wide settings.
+
+    The scoring model decides for both sides, so it changes only when both sides asked for the
+    same change (model_requests: {"initiator"|"partner": {"method": ..., "sample": ...}}).
+    """
 
     partnership = models.OneToOneField(Partnership, on_delete=models.CASCADE, related_name="match_settings")
-    threshold = models.FloatField(null=True, blank=True)
-    review_threshold = models.FloatField(null=True, blank=True)
-    model = models.BinaryField(null=True, blank=True)  # pickled engine ScoringModel
+    initiator_threshold = models.FloatField(null=True, blank=True)
+    initiator_review_threshold = models.FloatField(null=True, blank=True)
+    partner_threshold = models.FloatField(null=True, blank=True)
+    partner_review_threshold = models.FloatField(null=True, blank=True)
+    model = models.BinaryField(null=True, blank=True)  # the engine's ScoringModel, serialized
     trained_on = models.PositiveIntegerField(default=0)  # labelled pairs behind the model
     trained_at = models.DateTimeField(null=True, blank=True)
+    # What each side asked of the model (train labelled / unsupervised, reset) and not yet done.
+    model_requests = models.JSONField(default=dict, blank=True)
     # Training runs on a worker: requested here, fitted by mapping.tasks.train_match_model.
     training = models.CharField(max_length=10, blank=True, default="")  # "", queued, running, failed
     training_method = models.CharField(max_length=20, blank=True, default="")
@@ -227,14 +283,38 @@ class MatchSettings(models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
+    SIDES = ("initiator", "partner")
+
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(Q(threshold__isnull=True) | (Q(threshold__gt=0) & Q(threshold__lte=1)))
-                & (Q(review_threshold__isnull=True) | (Q(review_threshold__gte=0) & Q(review_threshold__lte=1))),
-                name="matchsettings_thresholds_in_range",
+                condition=_threshold_range("initiator") & _threshold_range("partner"),
+                name="matchsettings_side_thresholds_in_range",
             ),
         ]
 
     def __str__(self):
         return f"Match settings of {self.partnership_id}"
+
+    @property
+    def threshold(self) -> float:
+        """The match threshold the engine runs at (mapping.services.matching.engine_config)."""
+        return self.effective_thresholds(settings.MATCH_THRESHOLD, settings.MATCH_REVIEW_THRESHOLD)[0]
+
+    @property
+    def review_threshold(self) -> float:
+        """The review threshold the engine runs at."""
+        return self.effective_thresholds(settings.MATCH_THRESHOLD, settings.MATCH_REVIEW_THRESHOLD)[1]
+
+    def thresholds_of(self, side: str, default: float, default_review: float) -> tuple[float, float]:
+        """One side's (threshold, review threshold), the site-wide defaults where unset."""
+        threshold = getattr(self, f"{side}_threshold")
+        review = getattr(self, f"{side}_review_threshold")
+        threshold = default if threshold is None else threshold
+        review = default_review if review is None else review
+        return threshold, min(review, threshold)
+
+    def effective_thresholds(self, default: float, default_review: float) -> tuple[float, float]:
+        """What the engine runs at: the higher bar of the two sides, for matches and for review."""
+        bars = [self.thresholds_of(side, default, default_review) for side in self.SIDES]
+        return max(b[0] for b in bars), max(b[1] for b in bars)

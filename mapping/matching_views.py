@@ -61,12 +61,14 @@ def match_settings(request, partnership_id: int):
                 actor=request.user, org=request.org, partnership=partnership, **d), request)
         elif action == "train":
             train = MatchTrainForm(request.POST)
-            done = _submit(train, "Training is queued; a full re-match follows it.", lambda d: match_model_train(
+            done = _submit(train, _training_message, lambda d: match_model_train(
                 actor=request.user, org=request.org, partnership=partnership, method=d["method"],
                 sample=d["sample"] or UNSUPERVISED_SAMPLE), request)
         elif action == "reset":
-            match_model_reset(actor=request.user, org=request.org, partnership=partnership)
-            messages.success(request, "Back to the default model; a full re-match is queued.")
+            own = match_model_reset(actor=request.user, org=request.org, partnership=partnership)
+            messages.success(request, "Back to the default model; a full re-match is queued." if not own.model
+                             else f"Asked to go back to the default model; it is done once "
+                                  f"{partnership.other(request.org).name} asks for it too.")
             done = True
         else:
             messages.error(request, "Unknown action.")
@@ -85,16 +87,24 @@ def match_settings(request, partnership_id: int):
     }, status=status)
 
 
-def _submit(form, success: str, apply, request) -> bool:
-    """Validate form, then apply(cleaned_data); a domain error lands on the form. True: done."""
+def _training_message(own) -> str:
+    if own.training in ("queued", "running"):
+        return "Training is queued; a full re-match follows it."
+    return ("Training asked for; it is queued once the partner asks for the same training "
+            "(the model scores both sides' accounts, so both sides decide on it).")
+
+
+def _submit(form, success, apply, request) -> bool:
+    """Validate form, then apply(cleaned_data); a domain error lands on the form. True: done.
+    success: the message, or a function of what apply returned that gives it."""
     if not form.is_valid():
         return False
     try:
-        apply(form.cleaned_data)
+        result = apply(form.cleaned_data)
     except ValidationFailed as exc:
         apply_error_to_form(form, exc)
         return False
-    messages.success(request, success)
+    messages.success(request, success(result) if callable(success) else success)
     return True
 
 

@@ -25,18 +25,23 @@ def latest_match_run(*, org: Organization, partnership_id) -> MatchRun | None:
 
 
 def match_settings_of(*, org: Organization, partnership: Partnership) -> dict:
-    """The partnership's thresholds (its own, None: the site-wide default, and the effective ones)
-    and its scoring model (trained or default, and how its training goes). Both sides see them."""
+    """The partnership's thresholds (mine and the partner's, None: the site-wide default, and the
+    effective ones the engine runs at: the higher bar of the two) and its scoring model (trained
+    or default, how its training goes, and what each side asked of it). Both sides see them."""
     from mapping.services.engine_blobs import stored_model_readable
     from mapping.services.matching import engine_config
 
     if not partnership.involves(org):
         raise NotFound("Partnership not found.")
+    mine, theirs = ("initiator", "partner") if partnership.initiator_id == org.pk else ("partner", "initiator")
     own = MatchSettings.objects.filter(partnership=partnership).first()
     config = engine_config(partnership.pk)
+    requests = (own.model_requests or {}) if own else {}
     return {
-        "threshold": own.threshold if own else None,
-        "review_threshold": own.review_threshold if own else None,
+        "threshold": getattr(own, f"{mine}_threshold") if own else None,
+        "review_threshold": getattr(own, f"{mine}_review_threshold") if own else None,
+        "partner_threshold": getattr(own, f"{theirs}_threshold") if own else None,
+        "partner_review_threshold": getattr(own, f"{theirs}_review_threshold") if own else None,
         "effective_threshold": config.threshold,
         "effective_review_threshold": config.review_threshold,
         # A stored model our codec cannot read (a pickle from an older version) is not used: the
@@ -48,4 +53,6 @@ def match_settings_of(*, org: Organization, partnership: Partnership) -> dict:
         "training": own.training if own else "",
         "training_method": own.training_method if own else "",
         "training_error": own.training_error if own else "",
+        "model_request": (requests.get(mine) or {}).get("method", ""),
+        "partner_model_request": (requests.get(theirs) or {}).get("method", ""),
     }

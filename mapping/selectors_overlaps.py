@@ -186,13 +186,27 @@ def _json(value):
 
 
 def partner_record_visible(*, org: Organization, partnership: Partnership, record_id) -> bool:
-    """Whether one of the partner's records is shown to org at record level: not private, and in
-    a list the partner shares with org at "overlapping accounts" or more."""
+    """Whether one of the partner's records is already shown to org at record level: not private,
+    in a list the partner shares with org at "overlapping accounts" or more, and either an overlap
+    of this partnership (a matched pair) or in a list shared at "all accounts" (white space).
+
+    A record that is merely in a shared list is not shown: at "overlapping accounts" a record that
+    overlaps nothing is white space, which only "all accounts" shows."""
+    side = side_of(org=org, partnership=partnership)
     _mine, shared = lists_in_view(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
     if not shared:
         return False
-    record = AccountRecord.objects.filter(pk=record_id, private=False).first()
-    return record is not None and any(_record_in(record, s.account_list) for s in shared)
+    try:
+        record = AccountRecord.objects.filter(pk=int(record_id), private=False).first()
+    except (TypeError, ValueError):
+        return False
+    holding = [s for s in shared if record is not None and _record_in(record, s.account_list)]
+    if not holding:
+        return False
+    if any(s.shows_white_space for s in holding):
+        return True
+    return Overlap.objects.filter(partnership=partnership, status=MATCH,
+                                  **{f"{side.theirs}_record_id": record.pk}).exists()
 
 
 def partner_list_for(*, org: Organization, partnership: Partnership, list_id, at_least: str) -> SharedList:

@@ -3,10 +3,15 @@ reviewer's word, seen from one side of the partnership.
 
 The partner's record of a pair is reduced exactly as in an overlap (selectors_overlaps): only the
 fields its owner allows, reasons only about those fields. A pair shows at all only where its
-partner record could be shown: not private, and held by a list the partner shares at
-"overlapping accounts" or more. Anything else would tell that the partner holds an account like
-mine. A pair a reviewer of either side already decided waits no more (the next run applies the
-decision), and an ended partnership has nothing to review.
+partner record is already shown to me elsewhere: not private, held by a list the partner shares
+at "overlapping accounts" or more, and either an overlap (a matched pair) of this partnership or
+in a list shared at "all accounts". A near miss that overlaps nothing is white space, which only
+"all accounts" shows; anything else would tell that the partner holds an account like mine.
+
+A pair my side already decided waits no more for me; one the other side rejected waits for nobody
+(the next run drops it); one the other side confirmed still waits for my word (a pair becomes an
+overlap by confirmation only once both sides confirmed it). An ended partnership has nothing to
+review.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import Organization, Partnership
+from mapping.matching_models import SideDecision
 from mapping.models import AccountList, MatchDecision, Overlap
 from mapping.selectors import account_lists_of
 from mapping.selectors_overlaps import (
@@ -33,6 +39,7 @@ from mapping.sharing_models import SHAREABLE_FIELDS, SharingLevel
 from prm.common.errors import NotFound, ValidationFailed
 
 REVIEW = Overlap.Status.REVIEW
+MATCH = Overlap.Status.MATCH
 
 
 @dataclass
@@ -50,6 +57,7 @@ class ReviewQueue:
 
     def __init__(self, *, side: Side, shared: list[SharedList], my_list: AccountList | None, filters: ReviewFilters):
         self.side, self.shared, self.my_list, self.filters = side, shared, my_list, filters
+        self.my_side = "initiator" if side.mine == "left" else "partner"
         self.columns = [f for f in SHAREABLE_FIELDS if any(f in s.fields for s in shared)]
         self.extra_columns = list(dict.fromkeys(k for s in shared for k in s.extra_fields))
 
@@ -57,16 +65,25 @@ class ReviewQueue:
         side, f = self.side, self.filters
         if not self.shared:
             return Overlap.objects.none()
-        decided = MatchDecision.objects.filter(
-            partnership_id=side.partnership.pk,
-            left_record_id=OuterRef("left_record_id"),
-            right_record_id=OuterRef("right_record_id"),
-        )
+        pair = {"partnership_id": side.partnership.pk, "left_record_id": OuterRef("left_record_id"),
+                "right_record_id": OuterRef("right_record_id")}
+        decided = MatchDecision.objects.filter(**pair)  # rejected by either side, or confirmed by both
+        said = SideDecision.objects.filter(**pair, side=self.my_side)  # my side has had its word
+        # their record is shown elsewhere already: an overlap of this partnership, or white space
+        # of a list at "all accounts"
+        matched = Overlap.objects.filter(partnership_id=side.partnership.pk, status=MATCH,
+                                         **{f"{side.theirs}_record_id": OuterRef(f"{side.theirs}_record_id")})
+        shown = Exists(matched)
+        everything = [s.account_list for s in self.shared if s.shows_white_space]
+        if everything:
+            shown = shown | _in_lists(side.theirs, everything)
         qs = (
             Overlap.objects.filter(partnership=side.partnership, status=REVIEW)
             .filter(_in_lists(side.theirs, [shared.account_list for shared in self.shared]))
             .filter(**{f"{side.theirs}_record__private": False})
             .filter(~Exists(decided))
+            .filter(~Exists(said))
+            .filter(shown)
         )
         if self.my_list is not None:
             qs = qs.filter(_in_list(side.mine, self.my_list))

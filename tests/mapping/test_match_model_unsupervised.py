@@ -24,6 +24,7 @@ def test_training_without_labels_stores_a_model_and_rematches(world, lists, djan
     assert not MatchDecision.objects.exists()
     refused = world.api(world.owner).post(url(world))  # labelled is the default: no labels yet
     assert refused.status_code == 400 and "unsupervised" in refused.json()["detail"]
+    world.api(world.owner).post(url(world), {"method": "unsupervised", "sample": 5000}, format="json")  # both ask
     with django_capture_on_commit_callbacks(execute=True):
         response = world.api(world.partner).post(url(world), {"method": "unsupervised", "sample": 5000},
                                                  format="json")

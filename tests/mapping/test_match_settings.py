@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import Role
+from mapping.matching_models import SideDecision
 from mapping.models import AccountRecord, MatchDecision, MatchRun, MatchSettings, Overlap
 from mapping.services.sharing import sharing_rule_set
 from tests.conftest import assert_no_leak
@@ -23,7 +24,8 @@ def test_thresholds_per_partnership_change_what_matches(world, lists, django_cap
     assert after < before
     run = MatchRun.objects.filter(partnership=world.partnership).order_by("-id").first()
     assert run.kind == "full" and run.trigger == "thresholds changed"
-    assert world.api(world.owner).get(url).json()["threshold"] == 0.99  # both sides see the same
+    body = world.api(world.owner).get(url).json()  # both sides see both sides' thresholds
+    assert (body["threshold"], body["partner_threshold"], body["effective_threshold"]) == (None, 0.99, 0.99)
 
 
 @pytest.mark.parametrize("body,field", [
@@ -52,6 +54,8 @@ def test_settings_outsider_and_roles(world, lists):
 
 
 def _decide(world, n_confirm, n_reject, django_capture_on_commit_callbacks):
+    """Both sides confirm n_confirm matched pairs (a pair is confirmed once both did); the owner
+    rejects n_reject (one rejection is enough)."""
     from mapping.models import AccountList
 
     share_both_ways(world, AccountList.objects.get(organization=world.owner_org),
@@ -59,11 +63,12 @@ def _decide(world, n_confirm, n_reject, django_capture_on_commit_callbacks):
     matches = list(Overlap.objects.filter(partnership=world.partnership, status="match")[: n_confirm + n_reject])
     url = f"/api/partnerships/{world.partnership.pk}/match-decisions/"
     for i, overlap in enumerate(matches):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = world.api(world.owner).post(url, {
-                "left_record": overlap.left_record_id, "right_record": overlap.right_record_id,
-                "decision": "confirmed" if i < n_confirm else "rejected"}, format="json")
-        assert response.status_code == 201, response.content
+        for user in (world.owner, world.partner) if i < n_confirm else (world.owner,):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = world.api(user).post(url, {
+                    "left_record": overlap.left_record_id, "right_record": overlap.right_record_id,
+                    "decision": "confirmed" if i < n_confirm else "rejected"}, format="json")
+            assert response.status_code == 201, response.content
 
 
 def test_training_needs_enough_labels_then_trains_and_rematches(world, lists, django_capture_on_commit_callbacks):
@@ -72,8 +77,13 @@ def test_training_needs_enough_labels_then_trains_and_rematches(world, lists, dj
     refused = world.api(world.owner).post(url)
     assert refused.status_code == 400 and "at least 5 confirmed" in refused.json()["detail"]
     _decide(world, 8, 8, django_capture_on_commit_callbacks)
+    # one side's request waits for the other's (the model scores both sides' records)
+    waiting = world.api(world.owner).post(url)
+    assert waiting.status_code == 202 and waiting.json()["training"] == "" and waiting.json()["model_request"] == "labelled"
+    assert world.api(world.partner).get(url.replace("model/", "")).json()["partner_model_request"] == "labelled"
+    assert not MatchSettings.objects.get().model
     with django_capture_on_commit_callbacks(execute=True):
-        response = world.api(world.owner).post(url)
+        response = world.api(world.partner).post(url)
     assert response.status_code == 202, response.content
     body = world.api(world.owner).get(url.replace("model/", "")).json()
     assert body["trained_model"] and body["trained_on"] == MatchDecision.objects.count() and body["training"] == ""
@@ -84,6 +94,9 @@ def test_training_needs_enough_labels_then_trains_and_rematches(world, lists, dj
         assert not Overlap.objects.filter(left_record=decision.left_record, right_record=decision.right_record).exists()
     with django_capture_on_commit_callbacks(execute=True):
         assert world.api(world.partner).delete(url).status_code == 204
+    assert MatchSettings.objects.get().model  # the owner has not asked for it yet
+    with django_capture_on_commit_callbacks(execute=True):
+        assert world.api(world.owner).delete(url).status_code == 204
     assert not MatchSettings.objects.get().model
 
 
@@ -110,10 +123,16 @@ def test_decision_api_refuses_foreign_records(world, lists):
                                        format="json").status_code == 404
     sharing_rule_set(actor=world.partner, partnership=world.partnership, account_list=theirs, level="overlaps",
                      fields=["name"])
+    # at "overlapping accounts" a record that overlaps nothing is white space: not shown, so 404
+    b = AccountRecord.objects.filter(account_list=theirs).exclude(
+        pk__in=Overlap.objects.filter(status="match").values("right_record_id")).first()
+    assert world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "confirmed"},
+                                       format="json").status_code == 404
+    b = AccountRecord.objects.get(pk=Overlap.objects.filter(status="match").values("right_record_id")[:1])
     AccountRecord.objects.filter(pk=b.pk).update(private=True)
     assert world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "confirmed"},
                                        format="json").status_code == 404
-    assert not MatchDecision.objects.exists()
+    assert not MatchDecision.objects.exists() and not SideDecision.objects.exists()
     AccountRecord.objects.filter(pk=b.pk).update(private=False)
     assert world.api(world.owner).post(url, {"left_record": a.pk, "right_record": b.pk, "decision": "confirmed"},
                                        format="json").status_code == 201
@@ -125,6 +144,7 @@ def test_training_runs_on_a_worker_and_a_failure_is_reported_there(world, lists,
     while one is queued is refused."""
     url = f"/api/partnerships/{world.partnership.pk}/match-settings/model/"
     _decide(world, 6, 6, django_capture_on_commit_callbacks)
+    assert world.api(world.partner).post(url).json()["training"] == ""  # waits for the owner's request
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         queued = world.api(world.owner).post(url)
     assert queued.status_code == 202 and queued.json()["training"] == "queued"
@@ -138,6 +158,7 @@ def test_training_runs_on_a_worker_and_a_failure_is_reported_there(world, lists,
     assert body["trained_model"] is False
     # a new request after the failure is taken again
     _decide(world, 6, 6, django_capture_on_commit_callbacks)  # the confirmed ones again, 6 new rejections
+    assert world.api(world.partner).post(url).status_code == 202
     with django_capture_on_commit_callbacks(execute=True):
         assert world.api(world.owner).post(url).status_code == 202
     body = world.api(world.owner).get(url.replace("model/", "")).json()

@@ -31,14 +31,16 @@ def test_saving_thresholds_rematches_and_both_sides_see_them(world, lists, djang
                                                             "review_threshold": "0.4"}, follow=True)
     assert response.status_code == 200 and "Thresholds saved" in response.content.decode()
     own = MatchSettings.objects.get(partnership=world.partnership)
-    assert (own.threshold, own.review_threshold) == (0.9, 0.4)
+    assert (own.partner_threshold, own.partner_review_threshold) == (0.9, 0.4)  # the partner's own
+    assert (own.initiator_threshold, own.initiator_review_threshold) == (None, None)
     assert MatchRun.objects.filter(partnership=world.partnership, trigger="thresholds changed").exists()
     page = portal(world.owner).get(_url(world)).content.decode()
     assert 'id="effective-threshold">0.90<' in page and "(the defaults)" not in page
+    assert 'id="side-thresholds"' in page and "Partner Co's: 0.90" in page
     # blank: back to the defaults
-    portal(world.owner).post(_url(world), {"action": "thresholds", "threshold": "", "review_threshold": ""})
+    portal(world.partner).post(_url(world), {"action": "thresholds", "threshold": "", "review_threshold": ""})
     own.refresh_from_db()
-    assert (own.threshold, own.review_threshold) == (None, None)
+    assert (own.partner_threshold, own.partner_review_threshold) == (None, None)
 
 
 @pytest.mark.parametrize("data,error", [
@@ -61,6 +63,10 @@ def test_training_without_reviews_says_why_and_unsupervised_is_queued(world, lis
     assert not MatchSettings.objects.filter(training__in=["queued", "running"]).exists()
     response = portal(world.owner).post(_url(world), {"action": "train", "method": "unsupervised", "sample": "50"})
     assert response.status_code == 400 and "greater than or equal to 1000" in response.content.decode()
+    response = portal(world.partner).post(_url(world), {"action": "train", "method": "unsupervised",
+                                                        "sample": "5000"}, follow=True)
+    assert "once the partner asks for the same training" in response.content.decode()
+    assert 'id="model-requests"' in portal(world.owner).get(_url(world)).content.decode()
     with django_capture_on_commit_callbacks(execute=True):  # tests run tasks in-process: it trains at once
         response = portal(world.owner).post(_url(world), {"action": "train", "method": "unsupervised",
                                                           "sample": "5000"}, follow=True)
@@ -71,6 +77,7 @@ def test_training_without_reviews_says_why_and_unsupervised_is_queued(world, lis
     assert "Trained without reviews" in page and 'id="reset-model"' in page
     with django_capture_on_commit_callbacks(execute=True):
         portal(world.partner).post(_url(world), {"action": "reset"})
+        portal(world.owner).post(_url(world), {"action": "reset"})
     own.refresh_from_db()
     assert not own.model and "The default model" in portal(world.partner).get(_url(world)).content.decode()
 

@@ -88,11 +88,21 @@ def test_reviewed_pairs_win_over_the_engine_in_later_runs(world, lists, django_c
         pk__in=Overlap.objects.values("left_record_id")).first()
     b = AccountRecord.objects.filter(account_list=theirs).exclude(
         pk__in=Overlap.objects.values("right_record_id")).first()
-    with django_capture_on_commit_callbacks(execute=True):
-        match_decision_record(
-            actor=world.partner, org=world.partner_org, partnership=world.partnership,
-            left_record_id=a.pk, right_record_id=b.pk, decision="confirmed",
-        )
+    # (each side sees the other's record only at "all accounts": neither overlaps anything)
+    from mapping.services.sharing import sharing_rule_set
+
+    sharing_rule_set(actor=world.owner, partnership=world.partnership, account_list=mine, level="all",
+                     fields=["name"])
+    sharing_rule_set(actor=world.partner, partnership=world.partnership, account_list=theirs, level="all",
+                     fields=["name"])
+    for actor, org in ((world.partner, world.partner_org), (world.owner, world.owner_org)):
+        with django_capture_on_commit_callbacks(execute=True):
+            match_decision_record(
+                actor=actor, org=org, partnership=world.partnership,
+                left_record_id=a.pk, right_record_id=b.pk, decision="confirmed",
+            )
+        # one side's confirmation alone makes no overlap; both sides' do
+        assert Overlap.objects.filter(left_record=a, right_record=b).exists() == (actor == world.owner)
     confirmed = Overlap.objects.get(partnership=world.partnership, left_record=a, right_record=b)
     assert confirmed.confirmed and confirmed.score == 1.0
     # both decisions hold through a full re-run

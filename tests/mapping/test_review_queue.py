@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from accounts.services.partnerships import partnership_end
+from mapping.matching_models import SideDecision
 from mapping.models import MatchDecision, MatchRun
 from tests.conftest import assert_no_leak
 from tests.factories import member
@@ -27,7 +28,8 @@ class Queue:
 @pytest.fixture
 def q(world):
     """Review pairs on every kind of partner list; the partner shares P-Customers at record level
-    (name and region), P-Prospects at counts only, P-Hidden not at all."""
+    (name and region), P-Prospects at counts only, P-Hidden not at all. PARTNERNAME Acme is
+    already shown to the owner (it overlaps Acme Twin), so its near miss with Acme may be too."""
     x = Queue()
     x.w = w = world
     p = w.partnership
@@ -49,6 +51,8 @@ def q(world):
     x.p_counts = make_record(x.pp, "PARTNERCOUNTS Initech")
     x.p_umbrella = make_record(x.pc, "PARTNERNAME Umbrella")
     x.p_wayne = make_record(x.pc, "PARTNERNAME Wayne")
+    x.acme_twin = make_record(x.oc, "Acme Twin")
+    x.twin_pair = link(p, x.acme_twin, x.p_acme, score=0.95)
     x.acme_pair = link(p, x.acme, x.p_acme, status="review", score=0.45)
     x.private_pair = link(p, x.hooli, x.p_private, status="review", score=0.44)
     x.hidden_pair = link(p, x.globex, x.p_hidden, status="review", score=0.43)
@@ -110,6 +114,9 @@ def test_partner_sees_its_own_records_in_full_and_mine_through_my_rules(q):
     w = q.w
     assert w.api(w.partner).get(api_url(q)).json()["count"] == 0  # I share nothing yet
     share(w.owner, w.partnership, q.oc, "overlaps", fields=["name"])
+    # my near-miss records overlap nothing: white space, which "overlapping accounts" does not show
+    assert w.api(w.partner).get(api_url(q)).json()["count"] == 0
+    share(w.owner, w.partnership, q.oc, "all", fields=["name"])
     body = w.api(w.partner).get(api_url(q)).json()
     # their own private record and their hidden list are theirs to see; my O-Prospects stays hidden
     assert [r["id"] for r in body["results"]] == [q.acme_pair.pk, q.private_pair.pk, q.hidden_pair.pk]
@@ -171,6 +178,7 @@ def test_outsider_gets_404_and_not_one_byte(q):
 
 def test_filters_and_pagination(q):
     w = q.w
+    share(w.partner, w.partnership, q.pc, "all", fields=["name", "region"], extra_fields=["segment"])
     more = [link(w.partnership, make_record(q.oc, f"Bulk {i}"), make_record(q.pc, f"PARTNERNAME Bulk {i}"),
                  status="review", score=0.2 + i / 100) for i in range(3)]
     results = w.api(w.owner).get(api_url(q)).json()["results"]
@@ -226,30 +234,35 @@ def test_confirm_from_the_page_records_the_decision_and_leaves_the_queue(q):
     assert f'action="{decide_url(q, q.acme_pair)}"' in client.get(page_url(q)).content.decode()
     response = client.post(decide_url(q, q.acme_pair), {"decision": "confirmed"})
     assert response.status_code == 302 and response["Location"] == page_url(q)
-    decision = MatchDecision.objects.get(left_record=q.acme, right_record=q.p_acme)
-    assert decision.decision == "confirmed" and decision.decided_by == w.owner
+    decision = SideDecision.objects.get(left_record=q.acme, right_record=q.p_acme)
+    assert decision.decision == "confirmed" and decision.decided_by == w.owner and decision.side == "initiator"
     assert decision.decided_by_organization == w.owner_org
+    assert not MatchDecision.objects.filter(left_record=q.acme).exists()  # one side's word is no decision
     assert MatchRun.objects.filter(partnership=w.partnership, trigger="review decision").exists()
     assert f'id="review-pair-{q.acme_pair.pk}"' not in client.get(page_url(q)).content.decode()
     assert w.api(w.owner).get(api_url(q)).json()["count"] == 0
-    # it is not waiting any more, for either side
-    share(w.owner, w.partnership, q.oc, "overlaps", fields=["name"])
-    assert q.acme_pair.pk not in [r["id"] for r in w.api(w.partner).get(api_url(q)).json()["results"]]
     assert client.post(decide_url(q, q.acme_pair), {"decision": "rejected"}).status_code == 404
+    # my confirmation alone changes nothing for the partner: the pair waits for its word too
+    share(w.owner, w.partnership, q.oc, "all", fields=["name"])
+    assert q.acme_pair.pk in [r["id"] for r in w.api(w.partner).get(api_url(q)).json()["results"]]
+    assert portal(w.partner).post(decide_url(q, q.acme_pair), {"decision": "confirmed"}).status_code == 302
+    assert q.acme_pair.pk not in [r["id"] for r in w.api(w.partner).get(api_url(q)).json()["results"]]
+    assert SideDecision.objects.filter(left_record=q.acme, right_record=q.p_acme).count() == 2
+    assert MatchDecision.objects.get(left_record=q.acme, right_record=q.p_acme).decision == "confirmed"
 
 
 def test_reject_with_htmx_swaps_the_row_for_the_decision(q):
     w = q.w
     response = portal(w.partner).post(decide_url(q, q.acme_pair), {"decision": "rejected"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 404  # the partner does not see this pair: I share nothing
-    share(w.owner, w.partnership, q.oc, "overlaps", fields=["name"])
+    share(w.owner, w.partnership, q.oc, "all", fields=["name"])
     response = portal(w.partner).post(decide_url(q, q.acme_pair), {"decision": "rejected"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith(f'<tr id="review-pair-{q.acme_pair.pk}"')
     assert 'data-decision="rejected"' in html and "Confirm</button>" not in html
     assert "owner@owner.test" not in html  # my e-mail: not in my allow-list
-    decision = MatchDecision.objects.get(left_record=q.acme, right_record=q.p_acme)
+    decision = MatchDecision.objects.get(left_record=q.acme, right_record=q.p_acme)  # one rejection is enough
     assert decision.decision == "rejected" and decision.decided_by_organization == w.partner_org
 
 
@@ -314,7 +327,8 @@ def _queries(fn) -> int:
 
 def test_query_count_does_not_grow_with_the_queue(q):
     w = q.w
-    share(w.owner, w.partnership, q.oc, "overlaps", fields=["name"])
+    share(w.owner, w.partnership, q.oc, "all", fields=["name"])
+    share(w.partner, w.partnership, q.pc, "all", fields=["name", "region"], extra_fields=["segment"])
     client = portal(w.owner)
     counts = []
     for target in (5, 25):
