@@ -49,7 +49,7 @@ def test_mapping_without_a_name_is_refused_on_the_form(world, customers):
     response = client.post(f"/lists/{customers.pk}/imports/{job.pk}/", {"map_country": "Billing Country",
                                                                           "mode": "replace"})
     assert response.status_code == 200
-    assert "This field is required." in response.content.decode()
+    assert "Choose the column that holds the account name" in response.content.decode()
     job.refresh_from_db()
     assert job.status == ImportJob.Status.AWAITING_MAPPING
 
