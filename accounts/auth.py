@@ -11,6 +11,7 @@
   without TOTP) and when issued before the user turned TOTP on.
 """
 
+import ipaddress
 import time
 
 from axes.handlers.database import AxesDatabaseHandler
@@ -39,7 +40,10 @@ def client_ip(request) -> str | None:
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies > 0 and forwarded.strip():
         hops = [hop.strip() for hop in forwarded.split(",")]
-        return hops[-min(proxies, len(hops))][:64] or remote
+        try:  # not an address (only a client's own entry can be): the connection's address
+            return str(ipaddress.ip_address(hops[-min(proxies, len(hops))]))
+        except ValueError:
+            return remote
     return remote
 
 

@@ -66,6 +66,19 @@ def test_client_ip_trusts_only_the_configured_hops(rf, settings):
     settings.TRUSTED_PROXY_COUNT = 5  # fewer hops than proxies: the leftmost, never an error
     assert client_ip(request) == "6.6.6.6"
     assert client_ip(rf.get("/", REMOTE_ADDR="192.0.2.1")) == "192.0.2.1"
+    # a client's own entry that is no address is not taken (axes stores addresses in an inet column)
+    for odd in ("not-an-ip", "1.2.3.4:80", "", "::1\x00", "9" * 300):
+        assert client_ip(rf.get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=odd)) == "192.0.2.1", odd
+
+
+def test_odd_forwarded_addresses_behind_a_proxy_are_no_500(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 2
+    for i, odd in enumerate(("not-an-ip", "'; DROP TABLE x; --", "1.2.3.4.5")):
+        response = client.post("/accounts/login/", {"login": f"x{i}@example.test", "password": "guess"},
+                               HTTP_X_FORWARDED_FOR=f"{odd}, 10.0.0.1")
+        assert response.status_code == 200, odd
+        api = client.post(URL, {"email": f"y{i}@example.test", "password": "guess"}, HTTP_X_FORWARDED_FOR=odd)
+        assert api.status_code == 401, odd
 
 
 def _redis_available() -> bool:
