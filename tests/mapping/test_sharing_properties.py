@@ -184,3 +184,146 @@ def test_nothing_leaves_that_the_rules_do_not_allow(world, scenario):
         _check_viewer(world, world.owner, sides["owner"], sides["partner"], overlaps, "left")
         _check_viewer(world, world.partner, sides["partner"], sides["owner"], overlaps, "right")
         transaction.set_rollback(True)
+
+
+# ------------------------------------------------------------------ writes by both sides
+
+
+SIDES = ("owner", "partner")
+write_st = st.one_of(
+    st.tuples(st.just("thresholds"), st.sampled_from(SIDES), st.sampled_from([None, 0.05, 0.3, 0.6, 0.95]),
+              st.sampled_from([None, 0.0, 0.05, 0.3])),
+    st.tuples(st.just("decide"), st.sampled_from(SIDES), st.integers(0, 40), st.integers(0, 40),
+              st.sampled_from(["confirmed", "rejected"])),
+    st.tuples(st.just("review"), st.sampled_from(SIDES), st.integers(0, 5), st.sampled_from(["confirmed", "rejected"])),
+    st.tuples(st.just("train"), st.sampled_from(SIDES), st.sampled_from(["labelled", "unsupervised"])),
+    st.tuples(st.just("reset"), st.sampled_from(SIDES)),
+)
+writes_scenario_st = st.fixed_dictionaries({
+    "levels": st.tuples(st.sampled_from(["counts", "overlaps", "overlaps", "all"]),
+                        st.sampled_from(["counts", "overlaps", "overlaps", "all"])),
+    "writes": st.lists(write_st, min_size=1, max_size=6),
+})
+
+
+def _actor(world, side):
+    return (world.owner, world.owner_org) if side == "owner" else (world.partner, world.partner_org)
+
+
+def _apply(world, write, records, capture) -> None:
+    """One write through its service, as either side makes it; refusals (4xx) change nothing."""
+    from mapping.selectors_review import review_queue_for
+    from mapping.services.review import (
+        match_decision_record,
+        match_model_reset,
+        match_model_train,
+        match_settings_update,
+    )
+    from prm.common.errors import ApplicationError
+
+    kind, side = write[0], write[1]
+    actor, org = _actor(world, side)
+    common = {"actor": actor, "org": org, "partnership": world.partnership}
+    left, right = records
+    try:
+        with capture(execute=True):
+            if kind == "thresholds":
+                match_settings_update(**common, threshold=write[2], review_threshold=write[3])
+            elif kind == "decide":
+                match_decision_record(**common, left_record_id=left[write[2] % len(left)],
+                                      right_record_id=right[write[3] % len(right)], decision=write[4])
+            elif kind == "review":
+                rows = review_queue_for(org=org, partnership=world.partnership).rows(write[2], 1)
+                if rows:
+                    match_decision_record(**common, left_record_id=rows[0]["left_record"],
+                                          right_record_id=rows[0]["right_record"], decision=write[3])
+            elif kind == "train":
+                match_model_train(**common, method=write[2], sample=2000)
+            else:
+                match_model_reset(**common)
+    except ApplicationError:
+        pass
+
+
+def _seen_of_theirs(world, org) -> set[int]:
+    """Every record of the other side that org is shown: overlaps, review queue, white space."""
+    from mapping.selectors_overlaps import (
+        OverlapFilters,
+        overlap_listing_for,
+        partner_lists_for,
+        partner_white_space_for,
+        side_of,
+    )
+    from mapping.selectors_review import review_queue_for
+
+    p = world.partnership
+    side = side_of(org=org, partnership=p)
+    theirs = f"{side.theirs}_record_id"
+    seen = set(overlap_listing_for(org=org, partnership=p, user=None, filters=OverlapFilters())
+               .queryset().values_list(theirs, flat=True))
+    seen |= set(review_queue_for(org=org, partnership=p).queryset().values_list(theirs, flat=True))
+    for shared in partner_lists_for(org=org, partnership=p, at_least="all"):
+        seen |= set(partner_white_space_for(org=org, partnership=p, their_list_id=shared.id)
+                    .queryset().values_list("pk", flat=True))
+    return seen
+
+
+def _consented_by(world, owner_side: str) -> set[int]:
+    """What the owner of records allows the other side to see, by its own writes alone: its
+    records in a list it shares at "all accounts", or at "overlapping accounts" in a pair whose
+    engine score clears its own threshold, or that it confirmed itself. Not private."""
+    from django.conf import settings as django_settings
+
+    from mapping.matching_models import SideDecision
+    from mapping.models import MatchSettings, SharingRule
+
+    p = world.partnership
+    org = world.owner_org if owner_side == "owner" else world.partner_org
+    mine = "left" if owner_side == "owner" else "right"
+    side_name = "initiator" if owner_side == "owner" else "partner"
+    own = MatchSettings.objects.filter(partnership=p).first()
+    bar = own.thresholds_of(side_name, django_settings.MATCH_THRESHOLD, django_settings.MATCH_REVIEW_THRESHOLD)[0] \
+        if own else django_settings.MATCH_THRESHOLD
+    levels = dict(SharingRule.objects.filter(partnership=p, account_list__organization=org)
+                  .values_list("account_list_id", "level"))
+    confirmed_by_me = set(SideDecision.objects.filter(partnership=p, side=side_name, decision="confirmed")
+                          .values_list("left_record_id", "right_record_id"))
+    allowed = set()
+    for overlap in Overlap.objects.filter(partnership=p).select_related(f"{mine}_record"):
+        record = getattr(overlap, f"{mine}_record")
+        pair = (overlap.left_record_id, overlap.right_record_id)
+        if overlap.confirmed and pair in confirmed_by_me or not overlap.confirmed and overlap.score >= bar:
+            allowed.add(record.pk)
+    from mapping.models import AccountRecord
+
+    out = set()
+    for record in AccountRecord.objects.filter(account_list__organization=org, private=False):
+        level = levels.get(record.account_list_id)
+        if level == "all" or (level == "overlaps" and record.pk in allowed):
+            out.add(record.pk)
+    return out
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(scenario=writes_scenario_st)
+def test_no_write_by_either_side_widens_what_it_sees_of_the_other(world, scenario, django_capture_on_commit_callbacks):
+    """Thresholds, decisions, reviews, training and resets by both sides, in any order, on lists
+    the real engine matched: after every write, what each side sees of the other's records is
+    within what that other side's own rules, threshold and confirmations allow."""
+    from mapping.models import AccountRecord
+    from tests.mapping.conftest import pushed_pair
+
+    with transaction.atomic():
+        mine, theirs, *_ = pushed_pair(world, django_capture_on_commit_callbacks, n=30, seed=5)
+        share(world.owner, world.partnership, mine, scenario["levels"][0], ["name"])
+        share(world.partner, world.partnership, theirs, scenario["levels"][1], ["name"])
+        records = (list(AccountRecord.objects.filter(account_list=mine).order_by("pk").values_list("pk", flat=True)),
+                   list(AccountRecord.objects.filter(account_list=theirs).order_by("pk").values_list("pk", flat=True)))
+        for write in scenario["writes"]:
+            _apply(world, write, records, django_capture_on_commit_callbacks)
+            for viewer, other in (("owner", "partner"), ("partner", "owner")):
+                org = _actor(world, viewer)[1]
+                extra = _seen_of_theirs(world, org) - _consented_by(world, other)
+                assert not extra, f"{viewer} sees {len(extra)} record(s) of {other} it did not allow after {write}"
+        transaction.set_rollback(True)
