@@ -12,6 +12,13 @@ see everything (my own private records included). Of their side I see:
 Only matched pairs (status "match") are overlaps here: pairs waiting for review may well be two
 different companies, and showing them would show a record that does not overlap.
 
+No write by one side widens what it sees of the other's records (the rule is in the README,
+"Account mapping and sharing"): a pair is "match" only at or above both sides' thresholds (the
+engine runs at the higher bar, MatchSettings.effective_thresholds) or once both sides confirmed
+it; the review queue (selectors_review) and decisions (partner_record_visible) reach only partner
+records that an overlap or a list at "all accounts" already shows; the scoring model changes only
+when both sides asked for it.
+
 Rules are read at every call here. The matrix and overlap pages that the API and the portal keep
 (mapping.read_cache) are keyed by read stamps that every change to their data bumps at commit, so
 a change is honoured by the next request there too.
