@@ -1,5 +1,5 @@
 from django.http import FileResponse, StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -10,8 +10,10 @@ from mapping.exports import csv_lines, csv_safe
 from mapping.models import AccountList, AccountRecord, ImportJob
 from mapping.services import imports as import_services
 from mapping.services import lists as list_services
+from mapping.services.lists import SEGMENT_FILTERS
 from prm.common import json_input
 from prm.common.api import OrgAPIView, parse
+from prm.common.schema import ErrorOut
 from prm.common.text import model_max_length
 
 # ---------------------------------------------------------------- output serializers
@@ -94,6 +96,12 @@ class ImportJobOut(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
+class ImportRejectedOut(ErrorOut):
+    """The error body of an upload that was refused, with the failed job."""
+
+    job = ImportJobOut(required=False, help_text="The failed import (absent when the request itself was invalid).")
+
+
 class ChangeSetOut(serializers.Serializer):
     id = serializers.IntegerField()
     list_id = serializers.IntegerField(source="account_list_id")
@@ -112,6 +120,17 @@ class ChangeSetDetailOut(ChangeSetOut):
 # ---------------------------------------------------------------- input serializers
 
 
+@extend_schema_field({
+    "type": "object",
+    "properties": {name: {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+                   for name in SEGMENT_FILTERS},
+    "additionalProperties": False,
+    "description": 'A segment\'s filters, e.g. {"country": ["DE", "AT"]} (countries by code or name).',
+})
+class SegmentFiltersField(json_input.JSONField):
+    pass
+
+
 class AccountListIn(serializers.Serializer):
     name = serializers.CharField(max_length=model_max_length(AccountList, "name"))
     kind = serializers.ChoiceField(choices=AccountList.Kind.choices, default=AccountList.Kind.CUSTOMERS)
@@ -119,7 +138,7 @@ class AccountListIn(serializers.Serializer):
         max_length=model_max_length(AccountList, "description"), required=False, allow_blank=True, default=""
     )
     base_list_id = serializers.IntegerField(required=False, allow_null=True, default=None)
-    filters = json_input.JSONField(required=False, default=dict)
+    filters = SegmentFiltersField(required=False, default=dict)
 
 
 class AccountListUpdateIn(serializers.Serializer):
@@ -127,7 +146,7 @@ class AccountListUpdateIn(serializers.Serializer):
     description = serializers.CharField(
         max_length=model_max_length(AccountList, "description"), required=False, allow_blank=True
     )
-    filters = json_input.JSONField(required=False)
+    filters = SegmentFiltersField(required=False)
 
 
 class ImportIn(serializers.Serializer):
@@ -144,7 +163,7 @@ class PushRecordIn(serializers.Serializer):
     """Documentation of one pushed record; the service validates each record itself so that a bad
     one is reported by its index."""
 
-    extra = serializers.DictField(child=serializers.CharField(), required=False)
+    extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
 
     def get_fields(self):
         # One text field per record field, as long as its column allows (the service checks it).
@@ -162,7 +181,7 @@ class PushIn(serializers.Serializer):
 
 
 class PushDocIn(PushIn):
-    records = PushRecordIn(many=True)
+    records = PushRecordIn(many=True, allow_empty=False)
 
 
 # ---------------------------------------------------------------- views
@@ -237,7 +256,7 @@ class ImportListApi(OrgAPIView):
         account_list = selectors.account_list_for(org=self.org, list_id=list_id)
         return self.paginate(selectors.import_jobs_of(org=self.org, account_list=account_list), ImportJobOut)
 
-    @extend_schema(request=ImportIn, responses={202: ImportJobOut, 400: ImportJobOut})
+    @extend_schema(request=ImportIn, responses={201: ImportJobOut, 202: ImportJobOut, 400: ImportRejectedOut})
     def post(self, request, list_id: int):
         """Upload a CSV or XLSX and import it (in a Celery task). 202 while it runs; a file that
         cannot be read, or (when tasks run in-process) rows with problems, get a 400."""

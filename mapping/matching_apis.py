@@ -4,13 +4,13 @@ the review queue of near-miss pairs and the decisions on them.
 Overlaps themselves are read through the sharing rules (see the account-mapping views); so are the
 partner's records in the review queue (mapping.selectors_review)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.selectors import partnership_for
 from mapping import selectors_matching
-from mapping.overlap_apis import MyRecordOut, PartnerRecordOut, paged
+from mapping.overlap_apis import PAGE_PARAMETERS, MyRecordOut, PartnerRecordOut, paged
 from mapping.selectors_review import ReviewFilters, review_queue_for
 from mapping.services.matching import match_run_request
 from mapping.services.review import TRAINING_METHODS, UNSUPERVISED_SAMPLE
@@ -155,20 +155,17 @@ ReviewPairPageOut = paged(ReviewPairOut, "ReviewPairPageOut")
 
 
 class ReviewQueryIn(serializers.Serializer):
-    my_list = serializers.IntegerField(required=False, allow_null=True, default=None)
+    my_list = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                       help_text="Only pairs of one of my lists.")
     min_score = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=1)
     max_score = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=1)
-    search = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    search = serializers.CharField(required=False, allow_blank=True, default="", max_length=200,
+                                   help_text="In my account's name.")
 
 
 class ReviewQueueApi(OrgAPIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("my_list", int, description="Only pairs of one of my lists."),
-            OpenApiParameter("min_score", float), OpenApiParameter("max_score", float),
-            OpenApiParameter("search", str, description="In my account's name."),
-            OpenApiParameter("page", int), OpenApiParameter("page_size", int),
-        ],
+        parameters=[ReviewQueryIn, *PAGE_PARAMETERS],  # documented from the serializer that parses them
         responses=ReviewPairPageOut,
     )
     def get(self, request, partnership_id: int):

@@ -163,18 +163,23 @@ class EcosystemRowOut(serializers.Serializer):
 
 
 class OverlapQueryIn(serializers.Serializer):
-    view = serializers.ChoiceField(choices=list(overlaps.QUICK_WINS), required=False, allow_blank=True, default="")
+    view = serializers.ChoiceField(choices=list(overlaps.QUICK_WINS), required=False, allow_blank=True, default="",
+                                   help_text="A ready view (population pair).")
     my_list = serializers.IntegerField(required=False, allow_null=True, default=None)
     their_list = serializers.IntegerField(required=False, allow_null=True, default=None)
     my_kind = serializers.ChoiceField(choices=overlaps.POPULATIONS, required=False, allow_blank=True, default="")
     their_kind = serializers.ChoiceField(choices=overlaps.POPULATIONS, required=False, allow_blank=True, default="")
-    owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=254)
-    mine = serializers.BooleanField(required=False, default=False)
-    region = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    industry = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=254,
+                                  help_text="My account owner's e-mail.")
+    mine = serializers.BooleanField(required=False, default=False, help_text="Only my accounts (owner e-mail = mine).")
+    region = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
+                                   help_text="My account's region.")
+    industry = serializers.CharField(required=False, allow_blank=True, default="", max_length=200,
+                                     help_text="My account's industry.")
     min_score = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=1)
     search = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    sort = serializers.ChoiceField(choices=list(overlaps.SORTS), required=False, default="-score")
+    sort = serializers.ChoiceField(choices=list(overlaps.SORTS), required=False, allow_blank=True, default="-score",
+                                   help_text="Default (or empty): -score.")
 
 
 def overlap_filters(data: dict) -> overlaps.OverlapFilters:
@@ -182,24 +187,17 @@ def overlap_filters(data: dict) -> overlaps.OverlapFilters:
         view=data["view"], my_list_id=data["my_list"], their_list_id=data["their_list"], my_kind=data["my_kind"],
         their_kind=data["their_kind"], owner_email=data["owner"].strip(), mine_only=data["mine"],
         region=data["region"].strip(), industry=data["industry"].strip(), min_score=data["min_score"],
-        search=data["search"].strip(), sort=data["sort"],
+        search=data["search"].strip(), sort=data["sort"] or "-score",
     )
 
 
-OVERLAP_PARAMETERS = [
-    OpenApiParameter("view", str, enum=list(overlaps.QUICK_WINS), description="A ready view (population pair)."),
-    OpenApiParameter("my_list", int), OpenApiParameter("their_list", int),
-    OpenApiParameter("my_kind", str, enum=list(overlaps.POPULATIONS)),
-    OpenApiParameter("their_kind", str, enum=list(overlaps.POPULATIONS)),
-    OpenApiParameter("owner", str, description="My account owner's e-mail."),
-    OpenApiParameter("mine", bool, description="Only my accounts (owner e-mail = mine)."),
-    OpenApiParameter("region", str, description="My account's region."),
-    OpenApiParameter("industry", str, description="My account's industry."),
-    OpenApiParameter("min_score", float), OpenApiParameter("search", str),
-    OpenApiParameter("sort", str, enum=list(overlaps.SORTS)),
-    OpenApiParameter("page", int), OpenApiParameter("page_size", int),
+# Query parameters, documented from the serializers that parse them (bounds, lengths, choices).
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1},
+                     description="Rows per page (at most 500; larger asks get 500)."),
 ]
-PAGE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
+OVERLAP_PARAMETERS = [OverlapQueryIn, *PAGE_PARAMETERS]
 
 
 class ListingPage(serializers.Serializer):
@@ -280,6 +278,8 @@ def _rule_out(account_list, rule) -> dict:
 
 
 class SharingRuleListApi(OrgAPIView):
+    pagination_class = None  # one row per list of mine: a plain array, documented as such
+
     @extend_schema(responses=SharingRuleOut(many=True))
     def get(self, request, partnership_id: int):
         """What I share with this partner, list by list (no rule: hidden)."""
@@ -360,7 +360,7 @@ class OverlapListApi(ListingAPIView):
 
 
 class OverlapExportApi(OrgAPIView):
-    @extend_schema(parameters=OVERLAP_PARAMETERS[:-2], responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(parameters=[OverlapQueryIn], responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, partnership_id: int):
         listing = _listing(self, partnership_id)
         return csv_response(overlaps.listing_csv_rows(listing), f"overlaps-{partnership_id}.csv")
@@ -391,17 +391,23 @@ class PartnerWhiteSpaceExportApi(OrgAPIView):
         return csv_response(overlaps.listing_csv_rows(listing), f"partner-white-space-{partnership_id}.csv")
 
 
+class MyWhiteSpaceQueryIn(serializers.Serializer):
+    my_list = serializers.IntegerField(required=False, allow_null=True, default=None)
+    mine = serializers.BooleanField(required=False, default=False, help_text="Only my accounts (owner e-mail = mine).")
+    search = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                   help_text="In my account's name (the first 200 characters).")
+
+
 def _my_white_space(api: OrgAPIView, partnership_id: int):
     partnership = partnership_for(org=api.org, partnership_id=partnership_id)
-    params = api.request.query_params
+    data = parse(MyWhiteSpaceQueryIn, api.request.query_params)
     return overlaps.my_white_space_for(
-        org=api.org, partnership=partnership, my_list_id=params.get("my_list") or None, user=api.request.user,
-        mine_only=params.get("mine") in ("1", "true", "on"), search=params.get("search", "")[:200],
+        org=api.org, partnership=partnership, my_list_id=data["my_list"], user=api.request.user,
+        mine_only=data["mine"], search=data["search"][:200],
     )
 
 
-MY_WHITE_SPACE_PARAMETERS = [OpenApiParameter("my_list", int), OpenApiParameter("mine", bool),
-                             OpenApiParameter("search", str)]
+MY_WHITE_SPACE_PARAMETERS = [MyWhiteSpaceQueryIn]
 
 
 class MyWhiteSpaceApi(ListingAPIView):
@@ -427,15 +433,24 @@ class Account360Api(OrgAPIView):
         return Response({"account": account, "partners": partners})
 
 
+_ECOSYSTEM_KEYS = ["partner", "total", *[f"{a}__{b}" for a, b in overlaps.ECOSYSTEM_PAIRS]]
+ECOSYSTEM_PARAMETERS = [OpenApiParameter(
+    "sort", str, enum=[s for key in _ECOSYSTEM_KEYS for s in (key, f"-{key}")],
+    description="By partner name, total or one population pair's count ('-': descending; default -total).",
+)]
+
+
 class EcosystemApi(OrgAPIView):
-    @extend_schema(parameters=[OpenApiParameter("sort", str)], responses=EcosystemRowOut(many=True))
+    pagination_class = None  # one row per partnership: a plain array, documented as such
+
+    @extend_schema(parameters=ECOSYSTEM_PARAMETERS, responses=EcosystemRowOut(many=True))
     def get(self, request):
         """One row per partner: overlap counts per population pair."""
         return Response(overlaps.ecosystem_for(org=self.org, sort=request.query_params.get("sort", "-total")[:60]))
 
 
 class EcosystemExportApi(OrgAPIView):
-    @extend_schema(parameters=[OpenApiParameter("sort", str)], responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(parameters=ECOSYSTEM_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
         rows = overlaps.ecosystem_for(org=self.org, sort=request.query_params.get("sort", "-total")[:60])
         return csv_response(overlaps.ecosystem_csv_rows(rows), "ecosystem.csv")

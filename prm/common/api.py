@@ -1,6 +1,7 @@
 """Small shared pieces for DRF views: views only translate input, call one service or selector,
 and render."""
 
+from django.http import QueryDict
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -9,11 +10,52 @@ from prm.common.errors import NotFound, ValidationFailed
 
 
 def parse(serializer_class: type[serializers.Serializer], data) -> dict:
-    """Validate input with a plain serializer; a ValidationFailed carries field errors."""
+    """Validate input with a plain serializer; a ValidationFailed carries field errors. A JSON body
+    must have the documented types: DRF would take 5 for a text or "5" for a number."""
     serializer = serializer_class(data=data)
+    if isinstance(data, dict) and not isinstance(data, QueryDict):
+        errors = {name: [problem] for name, field in serializer.fields.items()
+                  if not field.read_only and name in data and (problem := json_type_problem(field, data[name]))}
+        if errors:
+            raise ValidationFailed("Invalid input.", extra=errors)
     if not serializer.is_valid():
         raise ValidationFailed("Invalid input.", extra=serializer.errors)
     return serializer.validated_data
+
+
+def json_type_problem(field: serializers.Field, value) -> str | None:
+    """Why a decoded JSON value is not of the type the field documents, or None (a field that
+    takes anything, or a value its own validation will judge)."""
+    if value is None:
+        return None  # allow_null decides
+    if isinstance(field, serializers.ListSerializer | serializers.ListField):
+        if isinstance(value, list):
+            return next((f"Item {i}: {p}" for i, item in enumerate(value)
+                         if (p := json_type_problem(field.child, item))), None)
+        return None
+    if isinstance(field, serializers.DictField):
+        if isinstance(value, dict):
+            return next((f"{key}: {p}" for key, item in value.items() if (p := json_type_problem(field.child, item))),
+                        None)
+        return None
+    if isinstance(field, serializers.Serializer):
+        if isinstance(value, dict):
+            return next((f"{name}: {p}" for name, child in field.fields.items()
+                         if name in value and (p := json_type_problem(child, value[name]))), None)
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be true or false."
+    if isinstance(field, serializers.IntegerField):
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return None if whole and not isinstance(value, bool) else "Must be a whole number."
+    if isinstance(field, serializers.FloatField | serializers.DecimalField):
+        number = isinstance(value, float) or (isinstance(value, int) and abs(value) < 2**1023)
+        return None if number and not isinstance(value, bool) else "Must be a number."
+    if isinstance(field, serializers.MultipleChoiceField):
+        return None
+    if isinstance(field, serializers.CharField | serializers.ChoiceField):
+        return None if isinstance(value, str) else "Must be a text."
+    return None
 
 
 class PaginatedAPIView(APIView):
