@@ -1,6 +1,7 @@
 """Real Celery worker processes on the real Redis broker, against the PostgreSQL test database."""
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -39,24 +40,37 @@ class Worker:
     process: subprocess.Popen
 
 
-def start_worker(queue: str, **extra_env: str) -> subprocess.Popen:
-    """A real `celery worker` process on its own queue, against the test database."""
+def start_worker(queue: str, *, concurrency: int = 0, **extra_env: str) -> subprocess.Popen:
+    """A real `celery worker` process on its own queue, against the test database: solo pool, or
+    prefork with `concurrency` processes (in its own process group, so that a kill takes them all)."""
     env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
            "DEBUG": "0", "CELERY_TASK_DEFAULT_QUEUE": queue, **extra_env}
     log_dir = ROOT / ".pytest_cache"
     log_dir.mkdir(exist_ok=True)
+    pool = ["--pool=prefork", f"--concurrency={concurrency}"] if concurrency else ["--pool=solo"]
     with open(log_dir / f"worker-{queue}.log", "a") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "prm", "worker", "--pool=solo", "-Q", queue, "-l", "info",
+            [sys.executable, "-m", "celery", "-A", "prm", "worker", *pool, "-Q", queue, "-l", "info",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+
+
+def worker_log(queue: str) -> str:
+    path = ROOT / ".pytest_cache" / f"worker-{queue}.log"
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def stop_worker(proc: subprocess.Popen, *, kill: bool = False) -> None:
     if proc.poll() is not None:
         return
-    proc.kill() if kill else proc.terminate()
+    if kill:  # SIGKILL to the whole group: the pool processes die with their parent
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    else:
+        proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
