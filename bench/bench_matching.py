@@ -212,8 +212,10 @@ def tfidf_char3(left, right, _config, threshold: float = 0.8):
     vectorizer.fit(np.concatenate([a, b]))
     va, vb = vectorizer.transform(a), vectorizer.transform(b)
     nn = NearestNeighbors(n_neighbors=1, metric="cosine", algorithm="brute").fit(vb)
-    distance, at = nn.kneighbors(va)
-    sim = 1 - distance[:, 0]
+    sim, at = np.zeros(len(a)), np.zeros((len(a), 1), dtype=np.int64)
+    for start in range(0, len(a), 1000):  # in slices: brute force holds a slice x right dense matrix
+        distance, found = nn.kneighbors(va[start:start + 1000])
+        sim[start:start + 1000], at[start:start + 1000] = 1 - distance[:, 0], found
     keep = sim >= threshold
     pairs = pd.DataFrame({"left_id": left.index.to_numpy()[keep], "right_id": right.index.to_numpy()[at[keep, 0]]})
     l_rank = pd.factorize(pairs["left_id"], sort=True)[0]

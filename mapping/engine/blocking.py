@@ -56,8 +56,8 @@ STEM_TO_NAME_BITS = 128 | 256 | 512 | 1024
 SN_PASSES: tuple[tuple[int, str], ...] = ((4, "name_key"), (8, "name_rev"), (16, "name_sorted"))
 HASHED_COLUMNS = ("domain", "stem", "crm", "stem_key", "name_key", "first")
 BIT_DTYPE = np.int16
-# The rare-word pass: records sharing a word of their names, or the first WORD_PREFIX letters of one
-# ("mak" / "makmur"), when that key pairs at most RARE_WORD_PAIRS left x right records.  Its keys depend
+# The rare-word pass: records sharing a word of their names, the first WORD_PREFIX letters of one
+# ("mak" / "makmur") or two adjacent words ("crest systems"), when that key pairs at most RARE_WORD_PAIRS left x right records.  Its keys depend
 # on the whole lists (how rare a word is), so every run computes it whole (it is a few joins on integer
 # codes); its pairs are scored only when new.
 RARE_WORD_BIT = 2048
@@ -124,41 +124,15 @@ def record_keys_frame(frame: pd.DataFrame, columns=None) -> dict[str, np.ndarray
     return keys
 
 
-def word_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(record position, key hash) of each record's distinct words and word prefixes."""
-    names = frame["name_norm"].to_numpy(dtype=object)
-    codes, uniques = pd.factorize(names)
-    uniques = uniques.tolist()
-    if not uniques:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
-    words = np.array(" ".join(uniques).split(" "), dtype=object)
-    per_name = np.fromiter((n.count(" ") + 1 for n in uniques), dtype=np.int64, count=len(uniques))
-    name_of_word = np.repeat(np.arange(len(uniques)), per_name)
-    word_codes, distinct = pd.factorize(words)
-    distinct = distinct.tolist()
-    prefixes = np.array([w[:WORD_PREFIX] if len(w) > WORD_PREFIX else "" for w in distinct], dtype=object)
-    key_of_word = key_hash(np.array(distinct, dtype=object))
-    key_of_prefix = key_hash(prefixes)
-    keys = np.concatenate([key_of_word[word_codes], key_of_prefix[word_codes]])
-    owner = np.concatenate([name_of_word, name_of_word])
-    pair = pd.DataFrame({"o": owner, "k": keys})
-    pair = pair[(pair["k"] != 0).to_numpy() & ~pair.duplicated().to_numpy()]
-    owner, keys = pair["o"].to_numpy(), pair["k"].to_numpy()
-    # broadcast each distinct name's keys to its records
-    order = np.argsort(owner, kind="stable")
-    owner, keys = owner[order], keys[order]
-    count = np.bincount(owner, minlength=len(uniques))
-    start = np.cumsum(count) - count
-    per_record = count[codes]
-    rows = np.repeat(np.arange(len(names)), per_record)
-    within = np.arange(len(rows)) - np.repeat(np.cumsum(per_record) - per_record, per_record)
-    return rows, keys[np.repeat(start[codes], per_record) + within]
+def rare_word_pairs(left: pd.DataFrame, right: pd.DataFrame, tokens=None, cap: int = RARE_WORD_PAIRS):
+    """Pairs of records sharing a word key that pairs at most `cap` records (positions, repeated).
+    `tokens`: the run's tokens.TokenTable of these two lists (built here when not given)."""
+    if tokens is None:
+        from .tokens import TokenTable
 
-
-def rare_word_pairs(left: pd.DataFrame, right: pd.DataFrame, cap: int = RARE_WORD_PAIRS):
-    """Pairs of records sharing a word key that pairs at most `cap` records (positions, repeated)."""
-    rows_l, keys_l = word_keys(left)
-    rows_r, keys_r = word_keys(right)
+        tokens = TokenTable(left["name_norm"].to_numpy(dtype=object), right["name_norm"].to_numpy(dtype=object))
+    rows_l, keys_l = tokens.blocking_keys("left", WORD_PREFIX)
+    rows_r, keys_r = tokens.blocking_keys("right", WORD_PREFIX)
     li, ri = hash_join(keys_l, keys_r, cap)
     return rows_l[li], rows_r[ri]
 
@@ -333,7 +307,8 @@ class BlockingIndex:
         return (self.window - 1) // 2
 
     @classmethod
-    def build(cls, left: pd.DataFrame, right: pd.DataFrame, config) -> tuple[BlockingIndex, Candidates]:
+    def build(cls, left: pd.DataFrame, right: pd.DataFrame, config,
+              tokens=None) -> tuple[BlockingIndex, Candidates]:
         """Index both lists and return all candidate pairs (unsorted, possibly repeated across passes)."""
         keys_l, keys_r = record_keys_frame(left), record_keys_frame(right)
         ids_l, ids_r = left.index.to_numpy(), right.index.to_numpy()
@@ -352,11 +327,11 @@ class BlockingIndex:
             slot_l, slot_r, _, _, n_slots = col.slots()
             li, ri = sn_join(slot_l, slot_r, n_slots, index.half)
             found.append((li, ri, bit))
-        found.append((*rare_word_pairs(left, right), RARE_WORD_BIT))
+        found.append((*rare_word_pairs(left, right, tokens), RARE_WORD_BIT))
         return index, _concat(found)
 
-    def update(self, left: pd.DataFrame, right: pd.DataFrame,
-               mapping: Mapping) -> tuple[BlockingIndex, Candidates, dict[int, tuple]]:
+    def update(self, left: pd.DataFrame, right: pd.DataFrame, mapping: Mapping,
+               tokens=None) -> tuple[BlockingIndex, Candidates, dict[int, tuple]]:
         """The index of the current lists, re-keying only changed records.
 
         `mapping` relates old and new record positions and says which records
@@ -391,7 +366,7 @@ class BlockingIndex:
             found.append((*fresh, bit))
             stale[bit] = (zone_l, zone_r)
         # computed whole: every old pair loses the bit, this run's pairs bring it back
-        found.append((*rare_word_pairs(left, right), RARE_WORD_BIT))
+        found.append((*rare_word_pairs(left, right, tokens), RARE_WORD_BIT))
         stale[RARE_WORD_BIT] = (np.ones(len(left), dtype=bool), None)
         return new, _concat(found), stale
 

@@ -43,7 +43,7 @@ LEGAL_FORMS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
     "tr": ("as", "ltd sti", "sti"),
     "ru": ("ooo", "oao", "zao", "pao", "ao"),
     "ua": ("tov", "pat", "prat"),
-    "au": ("pty", "pty ltd", "ltd"),
+    "au": ("pty", "pty ltd", "ltd", "proprietary limited", "pty limited"),
     "nz": ("ltd", "limited"),
     "ca": ("ltd", "ltee", "inc", "corp", "ulc"),
     "in": ("pvt", "pvt ltd", "private limited", "ltd", "llp"),

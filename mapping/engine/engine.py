@@ -48,12 +48,15 @@ class _Sides:
 
     def __init__(self, left: pd.DataFrame, right: pd.DataFrame, context: ListContext | None = None):
         self.left, self.right = left, right
-        self.context = context if context is not None else learn_context(left, right)
         self.left_ids, self.right_ids = left.index.to_numpy(), right.index.to_numpy()
         self.name_l = left["name_norm"].to_numpy(dtype=object)
         self.name_r = right["name_norm"].to_numpy(dtype=object)
         self._tokens: TokenTable | None = None
         self._frames: tuple[pd.DataFrame, pd.DataFrame] | None = None
+        if context is None:  # the word table learns the weights on the way
+            self._tokens = TokenTable(self.name_l, self.name_r)
+            context = learn_context(left, right, self._tokens)
+        self.context = context
 
     @property
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -72,7 +75,8 @@ def _worth_comparing(s: _Sides, li: np.ndarray, ri: np.ndarray, workers: int):
     """Mask of pairs the 'unrelated' rule does not already decide (it would score them 0).
 
     Mirrors scoring.rules exactly, computing only the cheap features, so skipping these pairs changes
-    no score.  Also returns the names' Jaro-Winkler similarity, reused by the full comparison.
+    no score.  Also returns the names' Jaro-Winkler similarity and word overlap (Dice, containment),
+    reused by the full comparison.
     """
     a, b = s.frames
 
@@ -83,14 +87,13 @@ def _worth_comparing(s: _Sides, li: np.ndarray, ri: np.ndarray, workers: int):
     jw = pair_similarity(a, b, "name_norm", li, ri, scorer=JaroWinkler.normalized_similarity, workers=workers)
     keep = (jw >= UNRELATED_NAME_SIMILARITY) | agree("domain_eff_code") | agree("stem_code") \
         | agree("crm_id_norm_code")
-    undecided = np.flatnonzero(~keep)
-    dice, contain = s.tokens.overlap(li[undecided], ri[undecided])
-    keep[undecided] = (dice >= UNRELATED_TOKEN_OVERLAP) | (contain >= UNRELATED_CONTAINMENT)
+    dice, contain = s.tokens.overlap(li, ri)
+    keep |= (dice >= UNRELATED_TOKEN_OVERLAP) | (contain >= UNRELATED_CONTAINMENT)
     maybe = np.flatnonzero(~keep & ((a["stem_code"].to_numpy()[li] < 0) | (b["stem_code"].to_numpy()[ri] < 0)))
     if len(maybe):
         stem_name = stem_name_pairs(a, b, li[maybe], ri[maybe], workers=workers)
         keep[maybe[stem_name >= 0.8]] = True
-    return keep, jw
+    return keep, jw, dice, contain
 
 
 def _score(s: _Sides, li: np.ndarray, ri: np.ndarray, config: MatchConfig,
@@ -100,11 +103,12 @@ def _score(s: _Sides, li: np.ndarray, ri: np.ndarray, config: MatchConfig,
     kept_frames = []
     for start in range(0, len(li), config.chunk_size):
         cl, cr = li[start:start + config.chunk_size], ri[start:start + config.chunk_size]
-        keep, jw = _worth_comparing(s, cl, cr, config.workers)
+        keep, jw, dice, contain = _worth_comparing(s, cl, cr, config.workers)
         worth = np.flatnonzero(keep)
         if not len(worth):
             continue
-        feats = compare_pairs(*s.frames, cl[worth], cr[worth], s.tokens, config.workers, jw[worth])
+        feats = compare_pairs(*s.frames, cl[worth], cr[worth], s.tokens, config.workers, jw[worth],
+                              (dice[worth], contain[worth]))
         chunk_scores = config.model.score(feats)
         scores[start + worth] = chunk_scores
         high = chunk_scores >= keep_features_from
@@ -258,7 +262,7 @@ def match(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig | None = 
     """Match two account lists; see the package docstring for columns."""
     config = config or MatchConfig()
     s = _Sides(ensure_prepared(left), ensure_prepared(right))
-    index, raw = BlockingIndex.build(s.left, s.right, config)
+    index, raw = BlockingIndex.build(s.left, s.right, config, s.tokens)
     cands = union(raw, len(s.right_ids))
     del raw
     scores, kept = _score(s, cands.li, cands.ri, config, config.review_threshold)
@@ -293,7 +297,7 @@ def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState
     n_r = max(len(s.right_ids), 1)
     m = Mapping.between(state.left_ids, state.right_ids, s.left.index, s.right.index, changed_left,
                         changed_right)
-    index, fresh, stale = state.index.update(s.left, s.right, m)
+    index, fresh, stale = state.index.update(s.left, s.right, m, s.tokens)
     fresh = union(fresh, n_r)
 
     # previous pairs of unchanged records, in current positions, losing the bits of stale passes
@@ -399,7 +403,7 @@ def split_blocks(left: pd.DataFrame, right: pd.DataFrame, n: int,
     config = config or MatchConfig()
     left, right = ensure_prepared(left), ensure_prepared(right)
     cands = candidate_pairs(left, right, config)
-    context = learn_context(left, right)
+    context = _Sides(left, right).context
     li, ri = cands["li"].to_numpy(), cands["ri"].to_numpy()
     block_of = li % max(n, 1)
     blocks = []

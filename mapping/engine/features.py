@@ -187,11 +187,12 @@ def postal_features_codes(a, a5, b, b5):
 
 
 def compare_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.ndarray,
-                  tokens: TokenTable, workers: int = -1, name_jw: np.ndarray | None = None) -> pd.DataFrame:
+                  tokens: TokenTable, workers: int = -1, name_jw: np.ndarray | None = None,
+                  name_words: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """Feature frame (columns FEATURES, float32) for pairs given by positions into the lists.
 
-    `a`/`b` come from `comparison_frames`; `name_jw` may be passed when the caller already computed it
-    (the pre-filter does).
+    `a`/`b` come from `comparison_frames`; `name_jw` and `name_words` (Dice, containment) may be passed
+    when the caller already computed them (the pre-filter does).
     """
     def codes(column):
         return a[f"{column}_code"].to_numpy()[li], b[f"{column}_code"].to_numpy()[ri]
@@ -199,7 +200,7 @@ def compare_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.ndarr
     f: dict[str, np.ndarray] = {}
     f["name_jw"] = pair_similarity(a, b, "name_norm", li, ri, workers=workers) if name_jw is None else name_jw
     f["name_tsr"] = pair_similarity(a, b, "name_norm", li, ri, scorer=fuzz.token_sort_ratio, workers=workers)
-    f["name_tok"], f["name_contain"] = tokens.overlap(li, ri)
+    f["name_tok"], f["name_contain"] = tokens.overlap(li, ri) if name_words is None else name_words
     f["name_exact"] = equal_codes(*codes("name_norm"))
     (dl, dr), (sl, sr) = codes("domain_eff"), codes("stem")
     f["domain_eq"], f["stem_eq"], f["domain_conflict"] = domain_features_codes(dl, sl, dr, sr)

@@ -103,6 +103,8 @@ def _cut_after_inner_legal_form(tokens: list[str]) -> list[str]:
     for i in range(1, len(tokens) - 1):
         for n in _LEGAL_LENGTHS:
             if i + n < len(tokens) and tuple(tokens[i:i + n]) in _CUTTING_FORMS[n]:
+                if _strip_legal_forms(["_", *tokens[i:]]) == ["_"]:
+                    return tokens  # only legal forms follow ("public limited company"): stripped later
                 return tokens[:i + n]
     return tokens
 

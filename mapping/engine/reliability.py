@@ -40,23 +40,34 @@ def effective_domains(frame: pd.DataFrame) -> np.ndarray:
     return np.where(domain == "", email, domain)
 
 
-def junk_domains(frame: pd.DataFrame) -> np.ndarray:
-    """Per record: its (effective) domain stands on JUNK_DISTINCT_NAMES+ differently named companies."""
+def junk_domains(frame: pd.DataFrame, first_words: np.ndarray | None = None) -> np.ndarray:
+    """Per record: its (effective) domain stands on JUNK_DISTINCT_NAMES+ differently named companies.
+    `first_words`: a code of each record's first name word (computed here when not given)."""
     domains = effective_domains(frame)
     if len(domains) == 0:
         return np.zeros(0, dtype=bool)
-    names = frame["name_norm"].to_numpy(dtype=object)
-    codes, uniques = pd.factorize(names)
-    first = np.array([n.split(" ", 1)[0] for n in uniques.tolist()] + [""], dtype=object)[codes]
-    table = pd.DataFrame({"d": domains, "f": first})
-    table = table[table["d"] != ""]
-    if table.empty:
+    has = np.flatnonzero(domains != "")
+    if not len(has):
         return np.zeros(len(domains), dtype=bool)
-    distinct = table.drop_duplicates().groupby("d")["f"].size()
-    bad = distinct.index[distinct.to_numpy() >= JUNK_DISTINCT_NAMES]
-    return pd.Index(bad).get_indexer(domains) >= 0 if len(bad) else np.zeros(len(domains), dtype=bool)
+    if first_words is None:
+        codes, uniques = pd.factorize(frame["name_norm"].to_numpy(dtype=object))
+        first_words = pd.factorize(np.array([n.split(" ", 1)[0] for n in uniques.tolist()] + [""],
+                                            dtype=object))[0][codes]
+    domain_codes = pd.factorize(pd.util.hash_array(domains[has], categorize=False))[0]
+    table = pd.DataFrame({"d": domain_codes, "f": np.asarray(first_words)[has]})
+    distinct = table.drop_duplicates()["d"].value_counts()
+    bad = np.zeros(int(domain_codes.max()) + 1, dtype=bool)
+    bad[distinct.index[distinct.to_numpy() >= JUNK_DISTINCT_NAMES].to_numpy()] = True
+    out = np.zeros(len(domains), dtype=bool)
+    out[has] = bad[domain_codes]
+    return out
 
 
-def learn_context(left: pd.DataFrame, right: pd.DataFrame) -> ListContext:
-    weights = learn_weights(left["name_norm"].to_numpy(dtype=object), right["name_norm"].to_numpy(dtype=object))
-    return ListContext(weights, junk_domains(left), junk_domains(right))
+def learn_context(left: pd.DataFrame, right: pd.DataFrame, tokens=None) -> ListContext:
+    """The context of two whole lists (`tokens`: their tokens.TokenTable, which learned the weights)."""
+    if tokens is None:
+        weights = learn_weights(left["name_norm"].to_numpy(dtype=object),
+                                right["name_norm"].to_numpy(dtype=object))
+        return ListContext(weights, junk_domains(left), junk_domains(right))
+    return ListContext(tokens.weighting, junk_domains(left, tokens.first_words("left")),
+                       junk_domains(right, tokens.first_words("right")))

@@ -13,9 +13,10 @@ step; an incremental run re-scores the pairs of records holding a word whose wei
 keeps it equal to a full run (engine.match_incremental).
 
 Overlap.  Names are a fixed-width matrix of word ids shared by both lists.  Two words agree when they
-are equal, or when one is an abbreviation of the other: a word of 2 to MAX_ABBREVIATION characters
+are equal, or when one is an abbreviation of the other: a word of 1 to MAX_ABBREVIATION characters
 that starts the other side's longer word ("techn" / "technology", "sys" / "systems", "nor" /
-"nordic", "mak" / "makmur"); an abbreviation agrees for ABBREVIATION_CREDIT of its weight.  The
+"nordic", "mak" / "makmur", "t" / "technologies"); an abbreviation agrees for ABBREVIATION_CREDIT of
+its weight, an initial for INITIAL_CREDIT.  The
 weighted Dice overlap and the containment (the share of one name's weight that the other holds, which
 tolerates extra words on one side) are vectorised over pair batches.  The heaviest words left unmatched
 on each side still agree when they are one typo apart (a soft TF-IDF in the manner of Cohen, Ravikumar
@@ -33,8 +34,9 @@ from rapidfuzz.process import cpdist
 
 MAX_TOKENS = 6
 MAX_ABBREVIATION = 7
-MIN_ABBREVIATION = 2
+MIN_ABBREVIATION = 1
 ABBREVIATION_CREDIT = np.float32(0.9)
+INITIAL_CREDIT = np.float32(0.5)  # a single letter for a word ("T." / "Technologies") says less
 MIN_LIST = 1024
 WEIGHT_FLOOR = np.float32(0.05)
 TYPO_SIMILARITY = 0.88
@@ -106,37 +108,56 @@ def _split_names(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def learn_weights(left_names: np.ndarray, right_names: np.ndarray) -> TokenWeights:
     """Word weights from the document frequencies of the words in each list (see the module text)."""
-    hashes, dfs = [], []
-    for names in (left_names, right_names):
-        codes, uniques = _factorize(np.asarray(names, dtype=object))
-        per_name = np.bincount(codes, minlength=len(uniques)) if len(codes) else np.zeros(0, np.int64)
-        row, words = _split_names(uniques.tolist())
-        h = _hash(words)
-        word_codes = pd.factorize(h)[0].astype(np.int64)
-        keep = (words != "") & ~pd.Series(row * max(len(h), 1) + word_codes).duplicated().to_numpy()
-        frame = pd.DataFrame({"h": h[keep], "n": per_name[row[keep]]})
-        df = frame.groupby("h", sort=True)["n"].sum()
-        hashes.append(df.index.to_numpy(np.uint64))
-        dfs.append(df.to_numpy(np.int64))
-    scale_l, scale_r = _scale(len(left_names)), _scale(len(right_names))
-    every = np.union1d(hashes[0], hashes[1])
-    w = np.ones(len(every), dtype=np.float32)
-    for h, df, scale in ((hashes[0], dfs[0], scale_l), (hashes[1], dfs[1], scale_r)):
-        at = np.searchsorted(every, h)
-        w[at] = np.minimum(w[at], _side_weights(df, scale))
-    return TokenWeights(every, w, scale_l, scale_r)
+    return TokenTable(left_names, right_names).weighting
+
+
+def _weighting(words: np.ndarray, df_l: np.ndarray, df_r: np.ndarray, n_l: int, n_r: int) -> TokenWeights:
+    scale_l, scale_r = _scale(n_l), _scale(n_r)
+    w = np.minimum(_side_weights(df_l, scale_l), _side_weights(df_r, scale_r))
+    h = _hash(words)
+    keep = np.flatnonzero((df_l + df_r) > 0)
+    order = keep[np.argsort(h[keep], kind="stable")]
+    return TokenWeights(h[order], w[order], scale_l, scale_r)
+
+
+_PRIME = np.uint64(1099511628211)
+
+
+def _prefix_hashes(words: list[str], length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(prefix hash of each word's first 1..MAX_ABBREVIATION letters, 0 unless shorter than the word;
+    whole-word hash of each word of at most MAX_ABBREVIATION letters, else 0) in one hash space."""
+    try:
+        chars = np.array(words, dtype=f"S{MAX_ABBREVIATION}")
+    except UnicodeEncodeError:  # normalized names are ASCII; anything else still gets a stable hash
+        chars = np.array([w.encode("ascii", "replace")[:MAX_ABBREVIATION] for w in words],
+                         dtype=f"S{MAX_ABBREVIATION}")
+    codes = chars.view(np.uint8).reshape(len(words), MAX_ABBREVIATION).astype(np.uint64) if len(words) else \
+        np.zeros((0, MAX_ABBREVIATION), np.uint64)
+    running = np.zeros(len(words), dtype=np.uint64)
+    pref = np.zeros((len(words), MAX_ABBREVIATION), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(MAX_ABBREVIATION):
+            running = (running + codes[:, k] + np.uint64(1)) * _PRIME
+            pref[:, k] = running
+    length = length.astype(np.int64)
+    whole = np.where((length >= 1) & (length <= MAX_ABBREVIATION),
+                     pref[np.arange(len(words)), np.clip(length - 1, 0, MAX_ABBREVIATION - 1)], np.uint64(0))
+    pref[np.arange(MAX_ABBREVIATION)[None, :] >= (length[:, None] - 1)] = 0
+    return pref, whole.astype(np.uint64)
 
 
 class TokenTable:
     """Names as fixed-width matrices of word ids (shared by both lists), word weights and the ids of
-    each word's prefixes of MIN_ABBREVIATION..MAX_ABBREVIATION characters (same id space)."""
+    each word's prefixes of MIN_ABBREVIATION..MAX_ABBREVIATION characters (same id space).
+
+    Without `weights`, the weights are learned from these names (they must be the whole lists)."""
 
     def __init__(self, left_names: np.ndarray, right_names: np.ndarray, weights: TokenWeights | None = None,
                  workers: int = -1):
         self.workers = workers
-        names_all = np.concatenate([np.asarray(left_names, dtype=object), np.asarray(right_names, dtype=object)])
-        self.weighting = weights if weights is not None else learn_weights(left_names, right_names)
-        codes, uniques = _factorize(names_all)
+        left_names, right_names = np.asarray(left_names, dtype=object), np.asarray(right_names, dtype=object)
+        n_left = len(left_names)
+        codes, uniques = _factorize(np.concatenate([left_names, right_names]))
         names = uniques.tolist()
         row, flat = _split_names(names)
         word_codes, words = _factorize(flat)
@@ -144,37 +165,38 @@ class TokenTable:
         nonblank = np.array([t != "" for t in word_list], dtype=bool)
         keep = nonblank[word_codes] & ~pd.Series(row * max(len(words), 1) + word_codes).duplicated().to_numpy()
         row, word_codes = row[keep], word_codes[keep]
+        if weights is None:  # document frequency of each word on each side
+            per_l = np.bincount(codes[:n_left], minlength=len(names)).astype(np.float64)
+            per_r = np.bincount(codes[n_left:], minlength=len(names)).astype(np.float64)
+            df_l = np.bincount(word_codes, weights=per_l[row], minlength=len(words))
+            df_r = np.bincount(word_codes, weights=per_r[row], minlength=len(words))
+            weights = _weighting(words, df_l, df_r, n_left, len(right_names))
+        self.weighting = weights
         starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if len(row) else np.zeros(0, np.int64)
         col = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
         fits = col < MAX_TOKENS
         row, col, word_codes = row[fits], col[fits], word_codes[fits]
-        # one id space for words and prefixes: a short word's id equals its prefix id in a longer word
-        n_pref = MAX_ABBREVIATION - MIN_ABBREVIATION + 1
-        prefixes = [[w[:k] if len(w) > k else "" for k in range(MIN_ABBREVIATION, MAX_ABBREVIATION + 1)]
-                    for w in word_list]
-        pref_flat = np.array([p for ps in prefixes for p in ps], dtype=object)
-        ids_all, vocab = _factorize(np.concatenate([words, pref_flat]))
-        blank_id = -1
-        is_blank = np.array([v == "" for v in vocab.tolist()], dtype=bool)
-        ids_all = np.where(is_blank[ids_all], blank_id, ids_all).astype(np.int32)
-        word_id = ids_all[: len(words)]
-        pref_id = ids_all[len(words):].reshape(len(words), n_pref) if len(words) else \
-            np.zeros((0, n_pref), np.int32)
-        length = np.fromiter((len(w) for w in word_list), dtype=np.int8, count=len(word_list))
-        weight = self.weighting.lookup(_hash(words))
+        # prefixes as integer hashes of their letters (no strings): prefix k of a word equals the
+        # whole-word hash of a k-letter word when the letters agree
+        length = np.fromiter((min(len(w), 127) for w in word_list), dtype=np.int8, count=len(word_list))
+        pref, whole = _prefix_hashes(word_list, length)
+        first = np.fromiter((ord(w[0]) if w else 0 for w in word_list), dtype=np.int16, count=len(word_list))
+        self.word_hash = _hash(words)
+        weight = self.weighting.lookup(self.word_hash)
         self.words, self.word_weight = words, weight
+        # per word, with a blank word at index -1
+        self.pref = np.vstack([pref, np.zeros((1, MAX_ABBREVIATION), np.uint64)])
+        self.whole = np.append(whole, np.uint64(0))
         n = len(names)
-        self.ids = np.full((n, MAX_TOKENS), -1, dtype=np.int32)
         self.word = np.full((n, MAX_TOKENS), -1, dtype=np.int32)   # index into self.words
         self.len = np.zeros((n, MAX_TOKENS), dtype=np.int8)
+        self.first = np.zeros((n, MAX_TOKENS), dtype=np.int16)
         self.w = np.zeros((n, MAX_TOKENS), dtype=np.float32)
-        self.pref = np.full((n, MAX_TOKENS, n_pref), -1, dtype=np.int32)
-        self.ids[row, col] = word_id[word_codes]
         self.word[row, col] = word_codes
         self.len[row, col] = length[word_codes]
+        self.first[row, col] = first[word_codes]
         self.w[row, col] = weight[word_codes]
-        self.pref[row, col] = pref_id[word_codes]
-        n_left = len(left_names)
+        self.n_words = (self.word >= 0).sum(axis=1)
         self.left_rows, self.right_rows = codes[:n_left], codes[n_left:]
 
     # --- per record ---
@@ -182,47 +204,88 @@ class TokenTable:
     def record_words(self, side: str) -> np.ndarray:
         """Hashes of each record's words, (records, MAX_TOKENS), 0 where blank."""
         rows = self.left_rows if side == "left" else self.right_rows
-        hashes = np.append(_hash(self.words), np.uint64(0))
-        return hashes[self.word[rows]]
+        return np.append(self.word_hash, np.uint64(0))[self.word[rows]]
+
+    def first_words(self, side: str) -> np.ndarray:
+        """Index (into `words`) of each record's first word, -1 for a blank name."""
+        rows = self.left_rows if side == "left" else self.right_rows
+        return self.word[rows, 0]
+
+    def blocking_keys(self, side: str, prefix: int) -> tuple[np.ndarray, np.ndarray]:
+        """(record position, key) of each record's distinct words, word prefixes of `prefix` letters
+        (of longer words) and adjacent word pairs, as uint64 keys shared by both lists."""
+        word_hash = np.append(self.word_hash, np.uint64(0))
+        words = word_hash[self.word]                                   # (names, MAX_TOKENS)
+        prefixes = self.pref[self.word, prefix - 1] ^ np.uint64(0x9E3779B97F4A7C15)
+        with np.errstate(over="ignore"):
+            pairs = np.where((self.word[:, 1:] >= 0), words[:, :-1] * np.uint64(31) + words[:, 1:], np.uint64(0))
+        keys = np.concatenate([words, prefixes, pairs], axis=1)
+        name_row = np.repeat(np.arange(len(keys)), keys.shape[1])
+        keys = keys.ravel()
+        table = pd.DataFrame({"row": name_row, "key": keys})
+        table = table[(keys != 0) & ~table.duplicated().to_numpy()]
+        name_row, keys = table["row"].to_numpy(), table["key"].to_numpy()
+        # each record takes the keys of its name
+        count = np.bincount(name_row, minlength=len(self.word))
+        start = np.cumsum(count) - count
+        rows = self.left_rows if side == "left" else self.right_rows
+        per_record = count[rows]
+        record = np.repeat(np.arange(len(rows)), per_record)
+        within = np.arange(len(record)) - np.repeat(np.cumsum(per_record) - per_record, per_record)
+        return record, keys[np.repeat(start[rows], per_record) + within]
 
     # --- per pair ---
 
     def _matched(self, ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Credit (0, ABBREVIATION_CREDIT or 1) of each word of a and of b, (pairs, MAX_TOKENS) each."""
-        a_ids, b_ids = self.ids[ra], self.ids[rb]
-        a_len, b_len = self.len[ra], self.len[rb]
-        a_pref, b_pref = self.pref[ra], self.pref[rb]
-        credit_a = np.zeros(a_ids.shape, dtype=np.float32)
-        credit_b = np.zeros(b_ids.shape, dtype=np.float32)
-        n = len(ra)
-        pairs = np.arange(n)
+        """Credit (0, INITIAL_CREDIT, ABBREVIATION_CREDIT or 1) of each word of a and of b,
+        (pairs, MAX_TOKENS) each.  One pass per word of a, over the pairs whose name a has that many words."""
+        credit_a = np.zeros((len(ra), MAX_TOKENS), dtype=np.float32)
+        credit_b = np.zeros((len(rb), MAX_TOKENS), dtype=np.float32)
+        b_word_all, b_len_all = self.word[rb], self.len[rb].astype(np.int64)
+        b_whole_all = self.whole[b_word_all]
+        b_k_all = np.clip(b_len_all - 1, 0, MAX_ABBREVIATION - 1)
+        b_first_all = self.first[rb]
+        n_a = self.n_words[ra]
         for i in range(MAX_TOKENS):
-            a_col = a_ids[:, i]
-            if not (a_col >= 0).any():
+            rows = np.flatnonzero(n_a > i)
+            if not len(rows):
                 break
-            a_abbr = (a_len[:, i] >= MIN_ABBREVIATION) & (a_len[:, i] <= MAX_ABBREVIATION)
-            a_k = np.clip(a_len[:, i].astype(np.int64) - MIN_ABBREVIATION, 0, MAX_ABBREVIATION - MIN_ABBREVIATION)
-            for j in range(MAX_TOKENS):
-                b_col = b_ids[:, j]
-                exact = (a_col >= 0) & (a_col == b_col)
-                # a's word starts b's longer word, or b's word starts a's
-                a_in_b = a_abbr & (a_col >= 0) & (a_col == b_pref[pairs, j, a_k])
-                b_k = np.clip(b_len[:, j].astype(np.int64) - MIN_ABBREVIATION, 0,
-                              MAX_ABBREVIATION - MIN_ABBREVIATION)
-                b_abbr = (b_len[:, j] >= MIN_ABBREVIATION) & (b_len[:, j] <= MAX_ABBREVIATION)
-                b_in_a = b_abbr & (b_col >= 0) & (b_col == a_pref[pairs, i, b_k])
-                c = np.where(exact, np.float32(1), np.where(a_in_b | b_in_a, ABBREVIATION_CREDIT, np.float32(0)))
-                np.maximum(credit_a[:, i], c, out=credit_a[:, i])
-                np.maximum(credit_b[:, j], c, out=credit_b[:, j])
+            a_row = ra[rows]
+            a_word = self.word[a_row, i]
+            a_len = self.len[a_row, i].astype(np.int64)
+            b_word, b_len, b_whole = b_word_all[rows], b_len_all[rows], b_whole_all[rows]
+            exact = (a_word[:, None] == b_word) & (b_word >= 0)
+            c = exact.astype(np.float32)
+            # an abbreviation starts with the letter of the word it abbreviates: only those rows
+            same_first = (self.first[a_row, i][:, None] == b_first_all[rows]) & (b_word >= 0) & ~exact
+            sub = np.flatnonzero(same_first.any(axis=1))
+            if len(sub):
+                a_word, a_len = a_word[sub], a_len[sub]
+                b_word, b_len, b_whole = b_word[sub], b_len[sub], b_whole[sub]
+                # a's word starts b's longer word (prefix hashes of b's words at a's length)
+                a_whole = self.whole[a_word]
+                b_pref = self.pref[b_word, np.clip(a_len - 1, 0, MAX_ABBREVIATION - 1)[:, None]]
+                a_in_b = (a_whole != 0)[:, None] & (a_whole[:, None] == b_pref)
+                # b's word starts a's longer word
+                a_pref = self.pref[a_word]                              # (m, MAX_ABBREVIATION)
+                b_in_a = (b_whole != 0) & (b_whole == np.take_along_axis(a_pref, b_k_all[rows[sub]], axis=1))
+                initial = (a_in_b & (a_len == 1)[:, None]) | (b_in_a & (b_len == 1))
+                abbr = np.where(a_in_b | b_in_a, np.where(initial, INITIAL_CREDIT, ABBREVIATION_CREDIT),
+                                np.float32(0))
+                c[sub] = np.maximum(c[sub], abbr)
+            credit_a[rows, i] = c.max(axis=1)
+            credit_b[rows] = np.maximum(credit_b[rows], c)
         return credit_a, credit_b
 
     def _misspelt(self, ra, rb, credit_a, credit_b, wa, wb) -> None:
         """Credit the heaviest unmatched word of each side when the two are one typo apart
-        (Jaro-Winkler >= TYPO_SIMILARITY, both at least TYPO_MIN_LENGTH long): 'bepol' / 'bepel'."""
+        (Jaro-Winkler >= TYPO_SIMILARITY, both at least TYPO_MIN_LENGTH long, same first letter):
+        'bepol' / 'bepel'."""
         free_a, free_b = np.where(credit_a == 0, wa, 0), np.where(credit_b == 0, wb, 0)
         ca, cb = free_a.argmax(axis=1), free_b.argmax(axis=1)
         pairs = np.arange(len(ra))
         use = np.flatnonzero((free_a[pairs, ca] > 0) & (free_b[pairs, cb] > 0)
+                             & (self.first[ra, ca] == self.first[rb, cb])
                              & (self.len[ra, ca] >= TYPO_MIN_LENGTH) & (self.len[rb, cb] >= TYPO_MIN_LENGTH))
         if not len(use):
             return
@@ -253,13 +316,16 @@ class TokenTable:
     def agreed_words(self, li: np.ndarray, ri: np.ndarray, limit: int = 3) -> list[str]:
         """The rarest words two names agree on (at least RARE_WEIGHT), heaviest first, per pair."""
         ra, rb = self.left_rows[li], self.right_rows[ri]
+        if len(ra) == 0:
+            return []
         credit_a, _ = self._matched(ra, rb)
         wa, word = self.w[ra], self.word[ra]
-        heavy = (credit_a > 0) & (wa >= RARE_WEIGHT)
-        words = self.words.tolist()
-        out = []
-        for k in range(len(ra)):
-            cols = np.flatnonzero(heavy[k])
-            cols = cols[np.argsort(-wa[k, cols], kind="stable")][:limit]
-            out.append(" ".join(words[word[k, c]] for c in cols))
-        return out
+        heavy = np.where((credit_a > 0) & (wa >= RARE_WEIGHT), wa, -1)
+        order = np.argsort(-heavy, axis=1, kind="stable")[:, :limit]
+        pairs = np.arange(len(ra))[:, None]
+        valid = heavy[pairs, order] >= 0
+        texts = np.append(self.words, "").astype(object)[np.where(valid, word[pairs, order], -1)]
+        out = texts[:, 0].copy()
+        for k in range(1, texts.shape[1]):
+            out = np.where(valid[:, k], out + " " + texts[:, k], out)
+        return out.tolist()
