@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
 from mapping import matching_urls, overlap_urls
+from prm.common.docs import ApiDocsView, redoc_bundle
 
 admin.site.site_header = "PRM administration"
 admin.site.site_title = "PRM admin"
@@ -17,7 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/redoc.standalone.js", redoc_bundle, name="api-docs-bundle"),
     path("api/", include("accounts.api_urls")),
     path("api/", include("mapping.api_urls")),
     path("api/", include(matching_urls.api_urlpatterns)),
