@@ -90,7 +90,7 @@ class AccountRecordAdmin(admin.ModelAdmin):
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["id", "account_list", "source", "status", "mode", "rows_total", "added", "edited", "removed",
-                    "rows_skipped", "created_at"]
+                    "rows_skipped", "rows_duplicate", "created_at"]
     list_filter = ["status", "source", "mode"]
     search_fields = ["account_list__name", "original_filename", "checksum"]
     list_select_related = ["account_list"]

@@ -65,5 +65,6 @@ class Command(BaseCommand):
             raise CommandError(job.error or f"Import #{job.pk} did not finish ({job.status}).")
         self.stdout.write(
             f"Import #{job.pk}: {job.rows_imported} rows, {job.added} added, {job.edited} edited, "
-            f"{job.removed} removed, {job.unchanged} unchanged, {job.rows_skipped} skipped."
+            f"{job.removed} removed, {job.unchanged} unchanged, {job.rows_skipped} skipped"
+            + (f", {job.rows_duplicate} repeating an earlier row." if job.rows_duplicate else ".")
         )
