@@ -26,7 +26,7 @@ FEATURES = (
     "name_tok",         # weighted Dice overlap of name words (weights learned from the lists, see
                         # tokens.py); abbreviations agree with the words they start
     "name_contain",     # share of one name's word weight the other name holds (extra words tolerated)
-    "name_exact",       # normalized names equal
+    "name_exact",       # normalized names equal (spaces aside)
     "domain_eq",        # same registrable domain
     "stem_eq",          # same domain stem on different suffixes (acme.com / acme.de)
     "domain_conflict",  # both have a domain, and neither domain nor stem agree
@@ -117,7 +117,7 @@ def city_features(a: pd.DataFrame, b: pd.DataFrame, li, ri, workers=-1):
 
 # Columns compared for equality only: replaced by integer codes shared by both lists (-1 = blank), so
 # each comparison is an integer compare per pair instead of a string compare.
-CODED = ("name_norm", "domain_eff", "stem", "country_norm", "region_norm", "postal_norm", "postal5",
+CODED = ("name_norm", "name_key", "domain_eff", "stem", "country_norm", "region_norm", "postal_norm", "postal5",
          "crm_id_norm")
 FUZZY = ("name_norm", "stem_key", "name_key", "city_norm")
 
@@ -201,7 +201,8 @@ def compare_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.ndarr
     f["name_jw"] = pair_similarity(a, b, "name_norm", li, ri, workers=workers) if name_jw is None else name_jw
     f["name_tsr"] = pair_similarity(a, b, "name_norm", li, ri, scorer=fuzz.token_sort_ratio, workers=workers)
     f["name_tok"], f["name_contain"] = tokens.overlap(li, ri) if name_words is None else name_words
-    f["name_exact"] = equal_codes(*codes("name_norm"))
+    # equal names, or equal but for spaces ("Gist Brocades" / "Gistbrocades", "Z 7" / "Z7")
+    f["name_exact"] = np.maximum(equal_codes(*codes("name_norm")), equal_codes(*codes("name_key")))
     (dl, dr), (sl, sr) = codes("domain_eff"), codes("stem")
     f["domain_eq"], f["stem_eq"], f["domain_conflict"] = domain_features_codes(dl, sl, dr, sr)
     f["stem_name"] = stem_name_pairs(a, b, li, ri, workers=workers)

@@ -65,7 +65,7 @@ from prm.common.errors import Conflict, NotFound
 log = logging.getLogger(__name__)
 
 # Bump when a change to the engine makes stored pair scores stale: the next run is then full.
-ENGINE_VERSION = "3"  # 3: stems no longer from owners' e-mails (migration 0007)
+ENGINE_VERSION = "4"  # 4: names normalized anew, word weights and rare-word pass (migration 0012)
 
 # Stored normalized keys the engine reads (it derives the rest: name keys, stem key, CRM id key).
 _FRAME_COLUMNS = (
