@@ -17,6 +17,7 @@ from mapping.services.review import (
     match_model_train,
     match_settings_update,
 )
+from mapping.services.run_watch import match_run_retry
 from mapping.sharing_models import SHAREABLE_FIELD_LABELS
 from prm.common.errors import ApplicationError, NotFound, ValidationFailed
 from prm.common.portal import apply_error_to_form, portal_view
@@ -29,8 +30,12 @@ def matching_status(request, partnership_id: int):
     """The partnership's matching status: a progress bar that polls itself while a run is active."""
     partnership = partnership_for(org=request.org, partnership_id=partnership_id)
     if request.method == "POST":
-        match_run_request(actor=request.user, org=request.org, partnership=partnership)
-        messages.success(request, "A full re-match is queued.")
+        if request.POST.get("action") == "retry":  # a run stuck past its expected time
+            match_run_retry(actor=request.user, org=request.org, partnership=partnership)
+            messages.success(request, "The stuck run is sent again.")
+        else:
+            match_run_request(actor=request.user, org=request.org, partnership=partnership)
+            messages.success(request, "A full re-match is queued.")
         if not request.htmx:
             return redirect("portal:partnership_detail", partnership_id=partnership.pk)
     run = latest_match_run(org=request.org, partnership_id=partnership.pk)

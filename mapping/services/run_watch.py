@@ -185,12 +185,14 @@ def _reclaim(run: MatchRun, stale_before) -> int | None:
 
 
 def match_run_retry(*, actor, org, partnership: Partnership) -> MatchRun:
-    """Someone who manages lists asks to run a stuck run again: it is re-claimed or re-sent now
-    (and a full run is queued if nothing of the partnership is waiting)."""
+    """Someone who manages lists asks to run a stuck run again: a full run is asked for (it folds
+    into the run that waits, if one does), then the stuck runs are re-claimed or re-sent now
+    instead of at the watchdog's next pass."""
     from mapping.services.matching import match_run_request
 
-    match_runs_watch(resend_all_queued=False)
-    return match_run_request(actor=actor, org=org, partnership=partnership)
+    run = match_run_request(actor=actor, org=org, partnership=partnership)  # checks who asks
+    match_runs_watch(resend_all_queued=True)
+    return run
 
 
 # --- the watchdog in every worker -------------------------------------------------------------------
