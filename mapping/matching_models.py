@@ -88,12 +88,22 @@ class MatchRun(TimeStampedModel):
     def is_stuck(self) -> bool:
         """Past its expected time: queued well after its start time, or running with no heartbeat."""
         now = timezone.now()
+        stale_before = now - timedelta(seconds=settings.MATCH_RUN_STALE_SECONDS)
         if self.status == self.Status.QUEUED:
             due = self.due_at or self.created_at
-            return due is not None and due < now - timedelta(seconds=settings.MATCH_QUEUED_GRACE_SECONDS)
+            if due is None or due >= now - timedelta(seconds=settings.MATCH_QUEUED_GRACE_SECONDS):
+                return False
+            # Waiting behind a live run of its partnership is not stuck: it goes next.
+            return not MatchRun.objects.filter(partnership_id=self.partnership_id, status=self.Status.RUNNING,
+                                               heartbeat_at__gte=stale_before).exists()
         if self.status == self.Status.RUNNING:
             beat = self.heartbeat_at or self.started_at
-            return beat is None or beat < now - timedelta(seconds=settings.MATCH_RUN_STALE_SECONDS)
+            if beat is not None and beat >= stale_before:
+                return False
+            # A fanned-out run beats when its blocks are scored: it has longer (see run_watch).
+            fanout_before = now - timedelta(seconds=settings.MATCH_FANOUT_STALE_SECONDS)
+            waiting = self.blocks.filter(attempt=self.attempts, result__isnull=True).exists()
+            return beat is None or not waiting or beat < fanout_before
         return False
 
 

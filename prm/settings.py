@@ -306,6 +306,8 @@ MATCH_HEARTBEAT_SECONDS = env.float("MATCH_HEARTBEAT_SECONDS", default=3.0)
 MATCH_RUN_STALE_SECONDS = env.int("MATCH_RUN_STALE_SECONDS", default=15)  # no heartbeat: worker lost
 MATCH_WATCHDOG_SECONDS = env.float("MATCH_WATCHDOG_SECONDS", default=5.0)  # 0: not in the workers
 MATCH_QUEUED_GRACE_SECONDS = env.int("MATCH_QUEUED_GRACE_SECONDS", default=15)
+# A fanned-out run beats only when a worker scores one of its blocks (they may wait in the queue).
+MATCH_FANOUT_STALE_SECONDS = env.int("MATCH_FANOUT_STALE_SECONDS", default=300)
 # A list pair with at least this many records (both sides) is cut into blocks that a Celery chord
 # fans out over all workers.
 MATCH_FANOUT_MIN_RECORDS = env.int("MATCH_FANOUT_MIN_RECORDS", default=1_000_000)

@@ -554,14 +554,18 @@ def match_block_score(*, block_id: int) -> str:
     if packed is None:
         return "unreadable"  # not a payload we wrote: the run stays incomplete and is re-run
     left_ids, right_ids, passes = packed
-    # Only the records this block's pairs touch.
-    left, right = _frame(job.left_list_id, np.unique(left_ids)), _frame(job.right_list_id, np.unique(right_ids))
-    columns = list(NORMALIZED_COLUMNS)
-    block = MatchBlock(
-        left=left.sort_index()[columns], right=right.sort_index()[columns],
-        left_ids=left_ids, right_ids=right_ids, passes=passes,
-    )
-    scored = match_block(block, engine_config(job.run.partnership_id))
+    from mapping.services.run_watch import Heartbeat
+
+    with Heartbeat(job.run):  # the run is alive while any of its blocks is scored
+        # Only the records this block's pairs touch.
+        left = _frame(job.left_list_id, np.unique(left_ids))
+        right = _frame(job.right_list_id, np.unique(right_ids))
+        columns = list(NORMALIZED_COLUMNS)
+        block = MatchBlock(
+            left=left.sort_index()[columns], right=right.sort_index()[columns],
+            left_ids=left_ids, right_ids=right_ids, passes=passes,
+        )
+        scored = match_block(block, engine_config(job.run.partnership_id))
     MatchBlockJob.objects.filter(pk=job.pk, result__isnull=True).update(
         result=engine_blob(scored), done_at=timezone.now()
     )

@@ -28,11 +28,11 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Partnership
-from mapping.models import MatchRun
+from mapping.models import MatchBlockJob, MatchRun
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +105,29 @@ def _live_running_partnerships(stale_before) -> set[int]:
                .values_list("partnership_id", flat=True))
 
 
+def _silent(stale_before):
+    """Running runs with no heartbeat since `stale_before`; a fanned-out run whose blocks wait in
+    the queue beats only when a worker scores one, so it has MATCH_FANOUT_STALE_SECONDS."""
+    fanout_before = _now_minus(settings.MATCH_FANOUT_STALE_SECONDS)
+    waiting_on_blocks = MatchBlockJob.objects.filter(
+        run_id=OuterRef("pk"), attempt=OuterRef("attempts"), result__isnull=True
+    )
+    return (
+        MatchRun.objects.filter(status=MatchRun.Status.RUNNING)
+        .filter(Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True))
+        .exclude(Exists(waiting_on_blocks) & Q(heartbeat_at__gte=fanout_before))
+    )
+
+
 def stuck_runs():
     """Runs past their expected time: running with no heartbeat, queued past their due time plus
     the grace (not counting those waiting behind a live run of their partnership)."""
     stale_before = _now_minus(settings.MATCH_RUN_STALE_SECONDS)
     overdue = _now_minus(settings.MATCH_QUEUED_GRACE_SECONDS)
+    silent = _silent(stale_before).values_list("pk", flat=True)
     return (
         MatchRun.objects.filter(
-            Q(status=MatchRun.Status.RUNNING) & (Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True))
+            Q(pk__in=list(silent))
             | Q(status=MatchRun.Status.QUEUED) & (Q(due_at__lt=overdue) | Q(due_at__isnull=True, created_at__lt=overdue))
         )
         .exclude(Q(status=MatchRun.Status.QUEUED) & Q(partnership_id__in=_live_running_partnerships(stale_before)))
@@ -136,9 +151,7 @@ def match_runs_watch(*, resend_all_queued: bool = False) -> dict:
                     outcome["skipped"] = True  # another worker's watchdog is at it right now
                     return outcome
         to_send: list[int] = []
-        for run in MatchRun.objects.filter(
-            Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True), status=MatchRun.Status.RUNNING
-        ).order_by("id"):
+        for run in _silent(stale_before).order_by("id"):
             target = _reclaim(run, stale_before)
             if target is not None:
                 to_send.append(target)

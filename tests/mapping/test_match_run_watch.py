@@ -127,3 +127,17 @@ def test_partnership_page_shows_a_stuck_run_and_lets_list_managers_run_it_again(
     assert run.status == "succeeded" and run.kind == "full"  # the request folded into it, then it was sent
     page = portal(world.owner).get(url).content.decode()
     assert 'id="match-run-stuck"' not in page
+
+
+def test_a_fanned_out_run_waiting_for_its_blocks_has_longer(world, lists, settings):
+    from mapping.models import AccountList, MatchBlockJob
+
+    settings.MATCH_RUN_STALE_SECONDS, settings.MATCH_FANOUT_STALE_SECONDS = 15, 300
+    run = MatchRun.objects.create(partnership=world.partnership, trigger="t", status="running", attempts=1,
+                                  heartbeat_at=_ago(60))
+    left, right = AccountList.objects.order_by("id")[:2]
+    MatchBlockJob.objects.create(run=run, attempt=1, left_list=left, right_list=right, index=0, pairs=b"")
+    assert not run.is_stuck and match_runs_watch()["reclaimed"] == 0  # blocks still in the queue
+    MatchRun.objects.filter(pk=run.pk).update(heartbeat_at=_ago(600))
+    run.refresh_from_db()
+    assert run.is_stuck and match_runs_watch()["reclaimed"] == 1
