@@ -61,7 +61,8 @@ class _Sides:
     @property
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         if self._frames is None:
-            self._frames = comparison_frames(self.left, self.right, self.context.junk_l, self.context.junk_r)
+            self._frames = comparison_frames(self.left, self.right, self.context.junk(self.left, "left"),
+                                             self.context.junk(self.right, "right"))
         return self._frames
 
     @property
@@ -127,7 +128,7 @@ def _score_subset(s: _Sides, li: np.ndarray, ri: np.ndarray, config: MatchConfig
     """`_score` on only the records these pairs touch (features are pairwise, so scores are the same)."""
     left_rows, li_local = np.unique(li, return_inverse=True)
     right_rows, ri_local = np.unique(ri, return_inverse=True)
-    sub = _Sides(s.left.iloc[left_rows], s.right.iloc[right_rows], s.context.subset(left_rows, right_rows))
+    sub = _Sides(s.left.iloc[left_rows], s.right.iloc[right_rows], s.context)
     return _score(sub, li_local.astype(np.int64), ri_local.astype(np.int64), config, keep_features_from)
 
 
@@ -363,16 +364,10 @@ def _rejudged(state: MatchState, s: _Sides):
     if changed_words is None:
         return None
     out = []
-    for side, ids, old_ids, junk, old_junk in (
-            ("left", s.left_ids, state.left_ids, s.context.junk_l, state.context.junk_l),
-            ("right", s.right_ids, state.right_ids, s.context.junk_r, state.context.junk_r)):
-        dirty = np.zeros(len(ids), dtype=bool)
+    for side, frame, ids in (("left", s.left, s.left_ids), ("right", s.right, s.right_ids)):
+        dirty = state.context.junk(frame, side) != s.context.junk(frame, side)
         if len(changed_words):
-            words = s.tokens.record_words(side)
-            dirty |= np.isin(words, changed_words).any(axis=1)
-        old_pos = pd.Index(old_ids).get_indexer(ids)
-        seen = old_pos >= 0
-        dirty[seen] |= old_junk[old_pos[seen]] != junk[seen]
+            dirty |= np.isin(s.tokens.record_words(side), changed_words).any(axis=1)
         out.append(ids[dirty].tolist())
     return out
 
@@ -389,7 +384,9 @@ class MatchBlock:
     left_ids: np.ndarray
     right_ids: np.ndarray
     passes: np.ndarray
-    context: ListContext | None = None  # learned from the whole lists (None: from the block alone)
+    # learned from the whole lists (word weights, unreliable domains); None: from the block alone, which
+    # scores like `match` only when the block holds the whole lists
+    context: ListContext | None = None
 
 
 def split_blocks(left: pd.DataFrame, right: pd.DataFrame, n: int,
@@ -410,12 +407,10 @@ def split_blocks(left: pd.DataFrame, right: pd.DataFrame, n: int,
     for b in range(max(n, 1)):
         sel = np.flatnonzero(block_of == b)
         l_ids, r_ids = left.index.to_numpy()[li[sel]], right.index.to_numpy()[ri[sel]]
-        l_rows, r_rows = np.unique(li[sel]), np.unique(ri[sel])
         blocks.append(MatchBlock(
-            left=left.iloc[l_rows][list(NORMALIZED_COLUMNS)],
-            right=right.iloc[r_rows][list(NORMALIZED_COLUMNS)],
-            left_ids=l_ids, right_ids=r_ids, passes=cands["passes"].to_numpy()[sel],
-            context=context.subset(l_rows, r_rows),
+            left=left.iloc[np.unique(li[sel])][list(NORMALIZED_COLUMNS)],
+            right=right.iloc[np.unique(ri[sel])][list(NORMALIZED_COLUMNS)],
+            left_ids=l_ids, right_ids=r_ids, passes=cands["passes"].to_numpy()[sel], context=context,
         ))
     return blocks
 

@@ -8,7 +8,8 @@
   unreliable when its records' names start with JUNK_DISTINCT_NAMES or more different words.
 
 Both depend on the lists, not on one pair, so a run computes them once (`learn_context`) and hands
-them to every block; an incremental run re-scores the records whose words or domain they re-judge.
+them to every block (the context is keyed by words and domains, not by records, so it applies to any
+subset of the lists' records); an incremental run re-scores the records whose words or domain they re-judge.
 The context holds plain arrays only.
 """
 
@@ -27,11 +28,22 @@ JUNK_DISTINCT_NAMES = 3
 @dataclass
 class ListContext:
     weights: TokenWeights
-    junk_l: np.ndarray  # bool per left record (frame order): its domain is no evidence
-    junk_r: np.ndarray
+    junk_l: np.ndarray  # uint64 hashes (sorted) of the left list's unreliable domains
+    junk_r: np.ndarray  # ... of the right list's
 
-    def subset(self, left_rows: np.ndarray, right_rows: np.ndarray) -> ListContext:
-        return ListContext(self.weights, self.junk_l[left_rows], self.junk_r[right_rows])
+    def junk(self, frame: pd.DataFrame, side: str) -> np.ndarray:
+        """Per record of `frame` (any records of that side's list): its domain is no evidence."""
+        bad = self.junk_l if side == "left" else self.junk_r
+        domains = effective_domains(frame)
+        if not len(bad) or not len(domains):
+            return np.zeros(len(domains), dtype=bool)
+        hashes = _domain_hashes(domains)
+        at = np.minimum(np.searchsorted(bad, hashes), len(bad) - 1)
+        return (bad[at] == hashes) & (domains != "")
+
+
+def _domain_hashes(domains: np.ndarray) -> np.ndarray:
+    return pd.util.hash_array(np.asarray(domains, dtype=object), categorize=False)
 
 
 def effective_domains(frame: pd.DataFrame) -> np.ndarray:
@@ -43,24 +55,24 @@ def effective_domains(frame: pd.DataFrame) -> np.ndarray:
 def junk_domains(frame: pd.DataFrame, first_words: np.ndarray | None = None) -> np.ndarray:
     """Per record: its (effective) domain stands on JUNK_DISTINCT_NAMES+ differently named companies.
     `first_words`: a code of each record's first name word (computed here when not given)."""
+    bad = junk_domain_hashes(frame, first_words)
+    return ListContext(None, bad, bad).junk(frame, "left")
+
+
+def junk_domain_hashes(frame: pd.DataFrame, first_words: np.ndarray | None = None) -> np.ndarray:
+    """Sorted hashes of the domains that stand on JUNK_DISTINCT_NAMES+ differently named companies."""
     domains = effective_domains(frame)
-    if len(domains) == 0:
-        return np.zeros(0, dtype=bool)
     has = np.flatnonzero(domains != "")
     if not len(has):
-        return np.zeros(len(domains), dtype=bool)
+        return np.zeros(0, dtype=np.uint64)
     if first_words is None:
         codes, uniques = pd.factorize(frame["name_norm"].to_numpy(dtype=object))
         first_words = pd.factorize(np.array([n.split(" ", 1)[0] for n in uniques.tolist()] + [""],
                                             dtype=object))[0][codes]
-    domain_codes = pd.factorize(pd.util.hash_array(domains[has], categorize=False))[0]
-    table = pd.DataFrame({"d": domain_codes, "f": np.asarray(first_words)[has]})
+    hashes = _domain_hashes(domains[has])
+    table = pd.DataFrame({"d": hashes, "f": np.asarray(first_words)[has]})
     distinct = table.drop_duplicates()["d"].value_counts()
-    bad = np.zeros(int(domain_codes.max()) + 1, dtype=bool)
-    bad[distinct.index[distinct.to_numpy() >= JUNK_DISTINCT_NAMES].to_numpy()] = True
-    out = np.zeros(len(domains), dtype=bool)
-    out[has] = bad[domain_codes]
-    return out
+    return np.sort(distinct.index[distinct.to_numpy() >= JUNK_DISTINCT_NAMES].to_numpy().astype(np.uint64))
 
 
 def learn_context(left: pd.DataFrame, right: pd.DataFrame, tokens=None) -> ListContext:
@@ -68,6 +80,6 @@ def learn_context(left: pd.DataFrame, right: pd.DataFrame, tokens=None) -> ListC
     if tokens is None:
         weights = learn_weights(left["name_norm"].to_numpy(dtype=object),
                                 right["name_norm"].to_numpy(dtype=object))
-        return ListContext(weights, junk_domains(left), junk_domains(right))
-    return ListContext(tokens.weighting, junk_domains(left, tokens.first_words("left")),
-                       junk_domains(right, tokens.first_words("right")))
+        return ListContext(weights, junk_domain_hashes(left), junk_domain_hashes(right))
+    return ListContext(tokens.weighting, junk_domain_hashes(left, tokens.first_words("left")),
+                       junk_domain_hashes(right, tokens.first_words("right")))

@@ -52,7 +52,8 @@ def stored_state(raw) -> EngineState | None:
 
 def stored_block_pairs(raw) -> list | None:
     value = _read(raw, list, "a block's candidate pairs")
-    return value if value is not None and len(value) == 3 else None
+    # ids, ids, passes and (from engine version 4) the lists' context
+    return value if value is not None and len(value) in (3, 4) else None
 
 
 def stored_block_result(raw) -> pd.DataFrame | None:

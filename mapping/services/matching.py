@@ -529,7 +529,9 @@ def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timi
         for index, block in enumerate(blocks):
             jobs.append(MatchBlockJob(
                 run=run, attempt=run.attempts, left_list_id=left_id, right_list_id=right_id, index=index,
-                pairs=_pack(block.left_ids, block.right_ids, block.passes),
+                # the context learned from the whole lists travels with the block (engine.MatchBlock)
+                pairs=engine_blob([np.asarray(block.left_ids), np.asarray(block.right_ids),
+                                   np.asarray(block.passes), block.context]),
             ))
         _beat(run)
     MatchBlockJob.objects.bulk_create(jobs)
@@ -553,7 +555,7 @@ def match_block_score(*, block_id: int) -> str:
     packed = stored_block_pairs(job.pairs)
     if packed is None:
         return "unreadable"  # not a payload we wrote: the run stays incomplete and is re-run
-    left_ids, right_ids, passes = packed
+    left_ids, right_ids, passes, *context = packed
     from mapping.services.run_watch import Heartbeat
 
     with Heartbeat(job.run):  # the run is alive while any of its blocks is scored
@@ -563,7 +565,7 @@ def match_block_score(*, block_id: int) -> str:
         columns = list(NORMALIZED_COLUMNS)
         block = MatchBlock(
             left=left.sort_index()[columns], right=right.sort_index()[columns],
-            left_ids=left_ids, right_ids=right_ids, passes=passes,
+            left_ids=left_ids, right_ids=right_ids, passes=passes, context=context[0] if context else None,
         )
         scored = match_block(block, engine_config(job.run.partnership_id))
     MatchBlockJob.objects.filter(pk=job.pk, result__isnull=True).update(
