@@ -259,7 +259,9 @@ def test_edits_committed_while_runs_load_end_equal_to_a_clean_full_run(world):
         edited += batch
         time.sleep(0.05)
     assert edited >= 80
-    _settled(world)
+    took = _settled(world)
+    print(f"edits during loads: {edited} records edited in {edited // batch} commits; "
+          f"settled {took:.1f}s after the last one")
     runs = MatchRun.objects.filter(partnership=world.partnership)
     assert runs.filter(status="succeeded").count() >= 3  # the edits went through several runs
     last = runs.filter(status="succeeded").order_by("-id").first()
