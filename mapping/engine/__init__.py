@@ -47,16 +47,28 @@ Result columns (one row per pair, each record in at most one pair unless a revie
     score               float in [0, 1] (1.0 for confirmed pairs and sure-match rules)
     status              'match' (score >= config.threshold) or 'review'
                         (config.review_threshold <= score < config.threshold)
-    reasons             e.g. "domain equal (exact-domain, name-sn pass); name 0.96 (words 0.80);
-                        country equal; city missing"
+    reasons             e.g. "domain equal (exact-domain, name-sn pass); name 0.96 (words 0.80); rare
+                        words agree: harbor, minerals; country equal; city missing"
     passes              bitmask of the blocking passes that proposed the pair (blocking.PASSES)
-    name_jw, name_tsr, name_tok, name_exact, domain_eq, stem_eq, domain_conflict, stem_name,
+    name_jw, name_tsr, name_tok, name_contain, name_exact, domain_eq, stem_eq, domain_conflict, stem_name,
     country_eq, country_conflict, region_eq, region_conflict, city_eq, city_conflict,
     postal_eq, postal_conflict, crm_eq, name_only
                         the comparison features (float32; NaN for a confirmed pair blocking never proposed)
 
 `confirmed` / `rejected`: iterables of (left_id, right_id) decided by a reviewer.  Confirmed pairs are
 always in the result (status 'match', score 1.0); rejected pairs never are; a pair in both is rejected.
+
+What a run learns from the two lists
+------------------------------------
+`reliability.learn_context`: word weights (tokens.py: an inverse document frequency per list, the
+smaller of the two, quantized in half-octave steps, so "inc", "group", "class", "shares" or a currency
+code count little and a rare word a lot) and each list's unreliable domains (one domain on three or
+more differently named companies of a list is no evidence there).  `name_tok` (weighted Dice) and
+`name_contain` (the share of one name's weight the other holds: extra words on one side are tolerated)
+count a word as agreeing when it is equal, an abbreviation of the other side's word ("techn",
+"sys", "mak", "t."), or one typo away; explanations name the rare words that agreed.  The
+rare-word pass (blocking.py) proposes every pair sharing a word, a word's first letters or two
+adjacent words that few records hold.
 
 Incremental
 -----------
@@ -65,7 +77,9 @@ Incremental
 
 `left`/`right` are the full current lists, `changed_*` the ids of added or edited records (removed ones
 are just absent; ids the state has never seen count as added).  Returns exactly what `match` returns on
-the same data: only the changed records are re-keyed and re-blocked (`blocking.BlockingIndex.update`
+the same data (records whose words now weigh otherwise, or whose domain became (un)reliable, are
+re-scored as if edited; when a list's size crosses a power of two every weight may move, so the run
+is full): only the changed records are re-keyed and re-blocked (`blocking.BlockingIndex.update`
 re-joins the sorted-neighbourhood slots around changed keys and the block keys they touch), and only new
 pairs are compared.  `state` comes from the previous `match(..., return_state=True)` or
 `match_incremental`; it holds the blocking keys of every record, every candidate pair with its passes and
