@@ -142,7 +142,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         model, user_model = self.get_model(), get_user_model()
         totp = Authenticator.Type.TOTP
         sql = (
-            f"SELECT {columns(model, 't')}, {columns(user_model, 'u')}, "
+            f"SELECT {columns(model, 't')}, {columns(user_model, 'u')}, "  # nosec B608  # names from the models and code; values are query parameters
             f"EXISTS (SELECT 1 FROM {Membership._meta.db_table} m WHERE m.user_id = u.id AND m.role = %s), "
             f"EXISTS (SELECT 1 FROM {Authenticator._meta.db_table} a WHERE a.user_id = u.id AND a.type = %s), "
             f"EXISTS (SELECT 1 FROM {Authenticator._meta.db_table} a WHERE a.user_id = u.id AND a.type = %s "

@@ -21,7 +21,7 @@ def memberships_of(*, user) -> list[Membership]:
     query (every signed-in request reads them: accounts.context.memberships)."""
     member, org = Membership._meta.db_table, Organization._meta.db_table
     rows = fetch_all(
-        f"SELECT {columns(Membership, 'm')}, {columns(Organization, 'o')} FROM {member} m "
+        f"SELECT {columns(Membership, 'm')}, {columns(Organization, 'o')} FROM {member} m "  # nosec B608  # names from the models and code; values are query parameters
         f"JOIN {org} o ON o.id = m.organization_id WHERE m.user_id = %s ORDER BY o.name, o.id",
         [user.pk], Membership, Organization,
     )
@@ -84,7 +84,7 @@ def partnership_for(*, org: Organization, partnership_id) -> Partnership:
     # partnerships_of(org=org).get(pk=...), in one plain query: read on every partnership request
     table, orgs = Partnership._meta.db_table, Organization._meta.db_table
     found = fetch_one(
-        f"SELECT {columns(Partnership, 'p')}, {columns(Organization, 'i')}, {columns(Organization, 'o')} "
+        f"SELECT {columns(Partnership, 'p')}, {columns(Organization, 'i')}, {columns(Organization, 'o')} "  # nosec B608  # names from the models and code; values are query parameters
         f"FROM {table} p JOIN {orgs} i ON i.id = p.initiator_id JOIN {orgs} o ON o.id = p.partner_id "
         f"WHERE p.id = %s AND (p.initiator_id = %s OR p.partner_id = %s)",
         [pk, org.pk, org.pk], Partnership, Organization, Organization,

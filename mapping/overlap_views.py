@@ -60,7 +60,7 @@ def _cached_body(request, name: str, partnership, context_of) -> str:
     read cache until the data it shows changes. The content depends on nothing else than the
     caller's organization, user and role and the URL."""
     parts = (request.org.pk, request.user.pk, request.user.email, request.membership.role, request.get_full_path())
-    return mark_safe(read_cache.cached(  # rendered by our own (autoescaping) template
+    return mark_safe(read_cache.cached(  # nosec B308 B703  # rendered by our own (autoescaping) template
         f"portal-{name}", partnership=partnership, parts=parts,
         compute=lambda: render_to_string(f"mapping/overlaps/_{name}_body.html", context_of()),
     ))

@@ -165,7 +165,7 @@ def lists_in_view(*, org: Organization, partnership: Partnership, at_least: str 
     level_marks = _marks(levels) or "NULL"
     table, rules = AccountList._meta.db_table, SharingRule._meta.db_table
     sql = (
-        f"SELECT l.id, l.organization_id, l.kind, l.name, l.record_count, l.base_list_id, l.filters, "
+        f"SELECT l.id, l.organization_id, l.kind, l.name, l.record_count, l.base_list_id, l.filters, "  # nosec B608  # names from the models and code; values are query parameters
         f"r.level, r.fields, r.extra_fields FROM {table} l "
         f"LEFT JOIN {rules} r ON r.account_list_id = l.id AND r.partnership_id = %s "
         f"WHERE l.organization_id = %s OR (l.organization_id = %s AND r.level IN ({level_marks}))"
@@ -402,7 +402,7 @@ def _visible_pair_counts(*, partnership_ids: list[int], left_ids: list[int], rig
         assert theirs in ("left", "right")
         with connection.cursor() as cursor:  # plain SQL: read on every matrix and list request
             cursor.execute(
-                f"SELECT partnership_id, left_list_id, right_list_id, matches - {theirs}_private "
+                f"SELECT partnership_id, left_list_id, right_list_id, matches - {theirs}_private "  # nosec B608  # names from the models and code; values are query parameters
                 f"FROM {OverlapTally._meta.db_table} WHERE partnership_id = ANY(%s) AND left_list_id = ANY(%s) "
                 f"AND right_list_id = ANY(%s)",
                 [list(partnership_ids), list(left_ids), list(right_ids)],
@@ -427,7 +427,7 @@ def _list_sizes(lists: list[AccountList], *, exclude_private: bool) -> dict[int,
         ids = list(sizes)
         with connection.cursor() as cursor:  # plain SQL: read on every matrix request
             cursor.execute(
-                f"SELECT account_list_id, count(*) FROM {AccountRecord._meta.db_table} "
+                f"SELECT account_list_id, count(*) FROM {AccountRecord._meta.db_table} "  # nosec B608  # names from the models and code; values are query parameters
                 f"WHERE private AND account_list_id IN ({_marks(ids)}) GROUP BY account_list_id",
                 ids,
             )
@@ -600,7 +600,7 @@ def _records_by_id(ids: set[int], *, extra: bool) -> dict[int, _Record]:
     else:
         where, params = f"id IN ({_marks(ids)})", list(ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", params)
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", params)  # nosec B608  # names from the models and code; values are query parameters
         rows = cursor.fetchall()
     out = {}
     for row in rows:
@@ -721,7 +721,7 @@ class OverlapListing:
             return None
         their_ids, my_ids = [s.id for s in self.their_lists], [lst.pk for lst in self.my_lists]
         sql = (
-            f"SELECT o.id, o.score, o.confirmed, o.reasons, o.left_record_id, o.right_record_id "
+            f"SELECT o.id, o.score, o.confirmed, o.reasons, o.left_record_id, o.right_record_id "  # nosec B608  # names from the models and code; values are query parameters
             f"FROM {Overlap._meta.db_table} o JOIN {AccountRecord._meta.db_table} t ON t.id = o.{side.theirs}_record_id "
             f"WHERE o.partnership_id = %s AND o.status = %s AND o.{side.theirs}_list_id IN ({_marks(their_ids)}) "
             f"AND o.{side.mine}_list_id IN ({_marks(my_ids)}) AND NOT t.private"

@@ -219,7 +219,7 @@ class _ProgressReporter:
             with self.conn.cursor() as cursor:
                 cursor.execute("SET lock_timeout = '1s'")
                 cursor.execute(
-                    f"UPDATE {ImportJob._meta.db_table} SET progress = %s WHERE id = %s AND status = %s",
+                    f"UPDATE {ImportJob._meta.db_table} SET progress = %s WHERE id = %s AND status = %s",  # nosec B608  # names from the models and code; values are query parameters
                     [percent, self.job_id, ImportJob.Status.RUNNING],
                 )
         except Exception:  # progress is a nicety: never fail an import over it

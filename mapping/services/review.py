@@ -179,7 +179,7 @@ def match_model_train(
             raise Conflict("A training of this partnership's model is already under way.")
         requests = dict(own.model_requests or {})
         requests[side] = {"method": method, "sample": sample if method == "unsupervised" else 0}
-        theirs = requests.get(_other(side)) or {}
+        theirs = requests.get(_other(side)) or {}  # nosec B113  # a dict named requests, not the HTTP library
         own.updated_by = actor
         if theirs.get("method") != method:
             own.model_requests = requests  # waits for the other side
@@ -312,7 +312,7 @@ def match_model_reset(*, actor, org: Organization, partnership: Partnership) -> 
             return own
         requests[side] = {"method": RESET, "sample": 0}
         own.updated_by = actor
-        if (requests.get(_other(side)) or {}).get("method") != RESET:
+        if (requests.get(_other(side)) or {}).get("method") != RESET:  # nosec B113  # a dict named requests, not the HTTP library
             own.model_requests = requests
             own.save()
             return own
