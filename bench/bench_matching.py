@@ -288,11 +288,12 @@ def incremental(left, right, config, fraction: float = 0.01, seed: int = 5) -> d
     changed = list(edited_ids) + list(added.index)
     # the importer normalizes only the rows it touched
     new_left.loc[changed] = prepare(new_left.loc[changed], force=True)[new_left.columns].to_numpy()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result, _ = match_incremental(new_left, right, state, config, changed_left=changed)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     full = match(new_left, right, config)
-    return {"changed_records": len(changed), "incremental_s": round(seconds, 3),
+    return {"changed_records": len(changed), "incremental_s": round(seconds, 3), "cpu_s": round(cpu, 3),
             "equals_full_run": bool(result.equals(full))}
 
 
@@ -314,9 +315,10 @@ def run_child(spec: dict) -> dict:
         out["rusage_maxrss_mb"] = round(rusage_peak_mb())
         return out
     rss_before = peak_rss_mb()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     pairs, extra = METHODS[spec["method"]](left, right, config)
     seconds = time.perf_counter() - started
+    extra["cpu_s"] = round(time.process_time() - cpu_started, 3)  # all threads: load-independent
     result = extra.pop("_result", None)
     if result is not None:  # after the timing: what the candidate passes find, how scores hold up
         extra["candidate_recall"] = candidate_recall(left, right, config)
@@ -329,15 +331,16 @@ def run_child(spec: dict) -> dict:
 
 
 def child(spec: dict) -> dict:
+    load = os.getloadavg()[0]  # the machine is shared: what else ran at the time
     proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True,
                           text=True, check=False)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "load": round(load, 1)}
 
 
 def _print_row(label: str, method: str, out: dict) -> None:
-    keys = ["n_left", "n_right", "wall_s", "peak_rss_mb", "inputs_rss_mb", "rusage_maxrss_mb", "candidates",
+    keys = ["n_left", "n_right", "wall_s", "cpu_s", "load", "peak_rss_mb", "inputs_rss_mb", "rusage_maxrss_mb", "candidates",
             "candidate_recall", "pairs", "review", "precision", "recall", "f1", "prepare_s", "changed_records",
             "incremental_s", "equals_full_run", "error"]
     fields = "  ".join(f"{k}={out[k]}" for k in keys if k in out)
@@ -379,12 +382,13 @@ def print_table(table: dict, methods: list[str]) -> None:
     recall and time, and the engine's reliability (band: expected / observed match rate / pairs)."""
     print()
     head = f"{'benchmark':<18} " + " ".join(f"{m[:19]:>19}" for m in methods)
-    print(head + f" {'engine P':>8} {'engine R':>8} {'cand R':>7} {'engine s':>8}")
+    print(head + f" {'engine P':>8} {'engine R':>8} {'cand R':>7} {'engine s':>8} {'cpu s':>6} {'load':>5}")
     for label, row in table.items():
         cells = " ".join(f"{row.get(m, {}).get('f1', 'err'):>19}" for m in methods)
         e = row.get("engine", {})
         print(f"{label:<18} {cells} {e.get('precision', ''):>8} {e.get('recall', ''):>8} "
-              f"{e.get('candidate_recall', ''):>7} {e.get('wall_s', ''):>8}")
+              f"{e.get('candidate_recall', ''):>7} {e.get('wall_s', ''):>8} {e.get('cpu_s', ''):>6} "
+              f"{e.get('load', ''):>5}")
     print()
     for label, row in table.items():
         print(f"reliability {label:<18} {row.get('engine', {}).get('reliability', '')}")

@@ -39,6 +39,7 @@ ABBREVIATION_CREDIT = np.float32(0.9)
 INITIAL_CREDIT = np.float32(0.5)  # a single letter for a word ("T." / "Technologies") says less
 MIN_LIST = 1024
 WEIGHT_FLOOR = np.float32(0.05)
+OVERLAP_SLICE = 250_000
 TYPO_SIMILARITY = 0.88
 TYPO_MIN_LENGTH = 4
 # Words at least this heavy are the "rare words" an explanation names.
@@ -241,9 +242,7 @@ class TokenTable:
         (pairs, MAX_TOKENS) each.  One pass per word of a, over the pairs whose name a has that many words."""
         credit_a = np.zeros((len(ra), MAX_TOKENS), dtype=np.float32)
         credit_b = np.zeros((len(rb), MAX_TOKENS), dtype=np.float32)
-        b_word_all, b_len_all = self.word[rb], self.len[rb].astype(np.int64)
-        b_whole_all = self.whole[b_word_all]
-        b_k_all = np.clip(b_len_all - 1, 0, MAX_ABBREVIATION - 1)
+        b_word_all, b_len_all = self.word[rb], self.len[rb]
         b_first_all = self.first[rb]
         n_a = self.n_words[ra]
         for i in range(MAX_TOKENS):
@@ -253,7 +252,7 @@ class TokenTable:
             a_row = ra[rows]
             a_word = self.word[a_row, i]
             a_len = self.len[a_row, i].astype(np.int64)
-            b_word, b_len, b_whole = b_word_all[rows], b_len_all[rows], b_whole_all[rows]
+            b_word = b_word_all[rows]
             exact = (a_word[:, None] == b_word) & (b_word >= 0)
             c = exact.astype(np.float32)
             # an abbreviation starts with the letter of the word it abbreviates: only those rows
@@ -261,14 +260,16 @@ class TokenTable:
             sub = np.flatnonzero(same_first.any(axis=1))
             if len(sub):
                 a_word, a_len = a_word[sub], a_len[sub]
-                b_word, b_len, b_whole = b_word[sub], b_len[sub], b_whole[sub]
+                b_word, b_len = b_word[sub], b_len_all[rows[sub]].astype(np.int64)
+                b_whole = self.whole[b_word]
                 # a's word starts b's longer word (prefix hashes of b's words at a's length)
                 a_whole = self.whole[a_word]
                 b_pref = self.pref[b_word, np.clip(a_len - 1, 0, MAX_ABBREVIATION - 1)[:, None]]
                 a_in_b = (a_whole != 0)[:, None] & (a_whole[:, None] == b_pref)
                 # b's word starts a's longer word
                 a_pref = self.pref[a_word]                              # (m, MAX_ABBREVIATION)
-                b_in_a = (b_whole != 0) & (b_whole == np.take_along_axis(a_pref, b_k_all[rows[sub]], axis=1))
+                b_k = np.clip(b_len - 1, 0, MAX_ABBREVIATION - 1)
+                b_in_a = (b_whole != 0) & (b_whole == np.take_along_axis(a_pref, b_k, axis=1))
                 initial = (a_in_b & (a_len == 1)[:, None]) | (b_in_a & (b_len == 1))
                 abbr = np.where(a_in_b | b_in_a, np.where(initial, INITIAL_CREDIT, ABBREVIATION_CREDIT),
                                 np.float32(0))
@@ -297,6 +298,15 @@ class TokenTable:
 
     def overlap(self, li: np.ndarray, ri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(weighted Dice, containment) of the names of pairs given by record positions."""
+        if len(li) <= OVERLAP_SLICE:
+            return self._overlap(li, ri)
+        dice, contain = np.zeros(len(li), np.float32), np.zeros(len(li), np.float32)
+        for start in range(0, len(li), OVERLAP_SLICE):  # in slices: a few (pairs, words) arrays each
+            end = start + OVERLAP_SLICE
+            dice[start:end], contain[start:end] = self._overlap(li[start:end], ri[start:end])
+        return dice, contain
+
+    def _overlap(self, li: np.ndarray, ri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ra, rb = self.left_rows[li], self.right_rows[ri]
         credit_a, credit_b = self._matched(ra, rb)
         wa, wb = self.w[ra], self.w[rb]
