@@ -223,9 +223,10 @@ class TokenTable:
         keys = np.concatenate([words, prefixes, pairs], axis=1)
         name_row = np.repeat(np.arange(len(keys)), keys.shape[1])
         keys = keys.ravel()
-        table = pd.DataFrame({"row": name_row, "key": keys})
-        table = table[(keys != 0) & ~table.duplicated().to_numpy()]
-        name_row, keys = table["row"].to_numpy(), table["key"].to_numpy()
+        # a key twice in one name (two words with one prefix) pairs the same records twice: the union
+        # of passes drops the repeat, and every run counts it alike
+        has = keys != 0
+        name_row, keys = name_row[has], keys[has]
         # each record takes the keys of its name
         count = np.bincount(name_row, minlength=len(self.word))
         start = np.cumsum(count) - count
