@@ -163,7 +163,8 @@ class PushRecordIn(serializers.Serializer):
     """Documentation of one pushed record; the service validates each record itself so that a bad
     one is reported by its index."""
 
-    extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    extra = serializers.DictField(child=serializers.JSONField(), required=False,
+                                  help_text="Free fields; each value is kept as text.")
 
     def get_fields(self):
         # One text field per record field, as long as its column allows (the service checks it).
