@@ -27,10 +27,15 @@ server_url=${base_url%/*}
 db="prm_fuzz_$(date +%Y%m%d%H%M%S)_$$_${RANDOM}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/api-fuzz.XXXXXX")
 gunicorn_pid=""
+fuzz_pid=""
 log="$work/gunicorn.log"
 
 cleanup() {
   local rc=$?
+  if [ -n "$fuzz_pid" ] && kill -0 "$fuzz_pid" 2>/dev/null; then
+    kill -TERM "$fuzz_pid" 2>/dev/null || true
+    wait "$fuzz_pid" 2>/dev/null || true
+  fi
   if [ -n "$gunicorn_pid" ] && kill -0 "$gunicorn_pid" 2>/dev/null; then
     kill -TERM "$gunicorn_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$gunicorn_pid" 2>/dev/null || break; sleep 0.1; done
@@ -92,7 +97,10 @@ for spec in "${USERS[@]}"; do
   timeout -k 10 "$SECONDS_PER_USER" "$BIN/schemathesis" --config-file "$work/$name.toml" --no-color run \
     "$origin/api/schema/?format=json" \
     --checks all --max-examples "$MAX_EXAMPLES" "${seed_args[@]}" --workers 1 \
-    --generation-allow-x00 false --generation-database none --request-timeout 60 || rc=$?
+    --generation-allow-x00 false --generation-database none --request-timeout 60 &
+  fuzz_pid=$!  # in the background, so that a signal to this script is handled at once
+  wait "$fuzz_pid" || rc=$?
+  fuzz_pid=""
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     echo "api-fuzz: the run as ${spec#*=} did not finish within ${SECONDS_PER_USER}s"
   fi
