@@ -198,6 +198,7 @@ class TokenTable:
         self.first[row, col] = first[word_codes]
         self.w[row, col] = weight[word_codes]
         self.n_words = (self.word >= 0).sum(axis=1)
+        self._name_keys = None
         self.left_rows, self.right_rows = codes[:n_left], codes[n_left:]
 
     # --- per record ---
@@ -213,28 +214,24 @@ class TokenTable:
         return self.word[rows, 0]
 
     def blocking_keys(self, side: str, prefix: int) -> tuple[np.ndarray, np.ndarray]:
-        """(record position, key) of each record's distinct words, word prefixes of `prefix` letters
-        (of longer words) and adjacent word pairs, as uint64 keys shared by both lists."""
-        word_hash = np.append(self.word_hash, np.uint64(0))
-        words = word_hash[self.word]                                   # (names, MAX_TOKENS)
-        prefixes = self.pref[self.word, prefix - 1] ^ np.uint64(0x9E3779B97F4A7C15)
-        with np.errstate(over="ignore"):
-            pairs = np.where((self.word[:, 1:] >= 0), words[:, :-1] * np.uint64(31) + words[:, 1:], np.uint64(0))
-        keys = np.concatenate([words, prefixes, pairs], axis=1)
-        name_row = np.repeat(np.arange(len(keys)), keys.shape[1])
+        """(record position, key) of each record's words, word prefixes of `prefix` letters (of longer
+        words) and adjacent word pairs, as uint64 keys shared by both lists.  A key twice in one name
+        (two words with one prefix) pairs the same records twice: the union of passes drops the
+        repeat, and every run counts it alike."""
+        if self._name_keys is None or self._name_keys[0] != prefix:
+            word_hash = np.append(self.word_hash, np.uint64(0))
+            words = word_hash[self.word]                               # (names, MAX_TOKENS)
+            prefixes = np.where(self.word >= 0, self.pref[self.word, prefix - 1] ^ np.uint64(0x9E3779B97F4A7C15),
+                                np.uint64(0))
+            prefixes[self.pref[self.word, prefix - 1] == 0] = 0
+            with np.errstate(over="ignore"):
+                pairs = np.where(self.word[:, 1:] >= 0, words[:, :-1] * np.uint64(31) + words[:, 1:], np.uint64(0))
+            self._name_keys = (prefix, np.concatenate([words, prefixes, pairs], axis=1))
+        keys = self._name_keys[1][self.left_rows if side == "left" else self.right_rows]
+        record = np.repeat(np.arange(len(keys)), keys.shape[1])
         keys = keys.ravel()
-        # a key twice in one name (two words with one prefix) pairs the same records twice: the union
-        # of passes drops the repeat, and every run counts it alike
         has = keys != 0
-        name_row, keys = name_row[has], keys[has]
-        # each record takes the keys of its name
-        count = np.bincount(name_row, minlength=len(self.word))
-        start = np.cumsum(count) - count
-        rows = self.left_rows if side == "left" else self.right_rows
-        per_record = count[rows]
-        record = np.repeat(np.arange(len(rows)), per_record)
-        within = np.arange(len(record)) - np.repeat(np.cumsum(per_record) - per_record, per_record)
-        return record, keys[np.repeat(start[rows], per_record) + within]
+        return record[has], keys[has]
 
     # --- per pair ---
 
