@@ -17,7 +17,7 @@ def test_stored_name_keys_are_normalized_anew():
     stale = make_record(account_list, "Harbor Minerals Ltd. Class A", name_norm="harbor minerals ltd class a")
     fresh = make_record(account_list, "Z 7 Retail", name_norm="z7 retail")
     before = AccountRecord.objects.get(pk=fresh.pk).updated_at
-    migration = importlib.import_module("mapping.migrations.0012_engine_keys")
+    migration = importlib.import_module("mapping.migrations.0013_engine_keys")
     migration.renormalize_names(apps, None)
     assert AccountRecord.objects.get(pk=stale.pk).name_norm == "harbor minerals"
     assert AccountRecord.objects.get(pk=fresh.pk).name_norm == "z7 retail"

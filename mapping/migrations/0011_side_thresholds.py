@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("accounts", "0002_tier_history"),
-        ("mapping", "0013_import_duplicates"),
+        ("mapping", "0010_import_duplicates"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

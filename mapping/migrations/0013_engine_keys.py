@@ -31,8 +31,7 @@ def renormalize_names(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("mapping", "0011_run_coverage"),
-        ("mapping", "0013_import_duplicates"),
+        ("mapping", "0012_run_coverage"),
     ]
 
     operations = [migrations.RunPython(renormalize_names, migrations.RunPython.noop)]

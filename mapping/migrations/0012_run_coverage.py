@@ -12,7 +12,7 @@ def drop_pickled_engine_rows(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("mapping", "0010_side_thresholds"),
+        ("mapping", "0011_side_thresholds"),
     ]
 
     operations = [
