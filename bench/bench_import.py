@@ -121,7 +121,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from accounts.models import Membership, Organization, Role, User
     from mapping.models import AccountList, AccountRecord
-    from mapping.services.lists import account_list_create
+    from mapping.lists.services.lists import account_list_create
 
     Organization.objects.filter(slug="bench-import").delete()
     with connection.cursor() as cursor:

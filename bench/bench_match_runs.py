@@ -42,8 +42,8 @@ def main() -> None:
     from accounts.models import Membership, Organization, Partnership, Role, User
     from bench.generate import generate_pair
     from mapping.models import AccountList, MatchRun, Overlap
-    from mapping.services.imports import account_records_push
-    from mapping.services.matching import match_run_execute
+    from mapping.lists.services.imports import account_records_push
+    from mapping.matching.services.runs import match_run_execute
 
     if os.environ.get("CELERY_BROKER_URL"):
         sys.exit("Unset CELERY_BROKER_URL: this bench runs the tasks in-process.")

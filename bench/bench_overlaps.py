@@ -12,7 +12,7 @@
    list pages (a signed-in session). Prints p50/p90/p95/p99 and req/s.
    First, as a reference, the smallest authenticated endpoint (/api/organizations/: token and
    membership reads, one list): the floor of the stack under the same load.
-   The matrix and the overlap pages go through the read cache (mapping.read_cache) as in
+   The matrix and the overlap pages go through the read cache (mapping.sharing.read_cache) as in
    production: after the warm-up each distinct request is answered from it until its data
    changes. --no-cache (READ_CACHE=0) measures every request computed, as on a cache miss.
 

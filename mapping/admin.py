@@ -13,7 +13,7 @@ from mapping.models import (
     MatchRun,
     Overlap,
 )
-from mapping.services import imports as import_services
+from mapping.lists.services import imports as import_services
 from prm.common.errors import ApplicationError
 
 

@@ -13,9 +13,9 @@ from django.db.models import Q
 
 from accounts.models import Membership, Partnership, Role
 from mapping.models import AccountList, AccountRecord, SharingRule
-from mapping.services.imports import account_records_push
-from mapping.services.lists import account_list_create
-from mapping.services.sharing import records_set_private, sharing_rule_set
+from mapping.lists.services.imports import account_records_push
+from mapping.lists.services.lists import account_list_create
+from mapping.sharing.services import records_set_private, sharing_rule_set
 
 CORES = [
     "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne",

@@ -40,14 +40,16 @@ _closed_redis_channel_raises_a_connection_error()
 app = Celery("prm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The mapping app keeps its tasks with its sub-packages.
+app.autodiscover_tasks(["mapping.lists", "mapping.matching"])
 
 
-# Every worker runs the match-run watchdog on a timer (mapping.services.run_watch): in each pool
+# Every worker runs the match-run watchdog on a timer (mapping.matching.services.run_watch): in each pool
 # process of a prefork worker (the main process forks, so it keeps no thread), in the worker itself
 # with a solo or thread pool. Beat's schedule sends it as well; none of them is needed alone.
 @worker_process_init.connect
 def _watchdog_in_pool_process(**kwargs):
-    from mapping.services.run_watch import start_watchdog
+    from mapping.matching.services.run_watch import start_watchdog
 
     start_watchdog()
 
@@ -57,6 +59,6 @@ def _watchdog_in_worker(sender=None, **kwargs):
     pool = getattr(sender, "pool", None)
     if pool is not None and type(pool).__module__.endswith("prefork"):
         return
-    from mapping.services.run_watch import start_watchdog
+    from mapping.matching.services.run_watch import start_watchdog
 
     start_watchdog()

@@ -213,7 +213,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Caches. "reads": the overlap matrix and overlap pages, keyed by read stamps that PostgreSQL
-# triggers bump with every change to their data (mapping.read_cache); a change is honoured by the
+# triggers bump with every change to their data (mapping.sharing.read_cache); a change is honoured by the
 # next request. Per process by default; READ_CACHE_URL=redis://... shares it between workers.
 READ_CACHE = env.bool("READ_CACHE", default=True)
 READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=600)

@@ -28,9 +28,9 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from accounts.models import Membership, Organization, Partnership, PartnershipInvitation, Role, User  # noqa: E402
 from accounts.services import invitations as invitation_services  # noqa: E402
 from accounts.services import partnerships as partnership_services  # noqa: E402
-from mapping.matching_models import MatchRun  # noqa: E402
+from mapping.matching.models import MatchRun  # noqa: E402
 from mapping.models import AccountList, ImportJob, ListChangeSet  # noqa: E402
-from mapping.services.lists import account_list_create  # noqa: E402
+from mapping.lists.services.lists import account_list_create  # noqa: E402
 
 
 def _admin_of(org: Organization) -> User:

@@ -58,8 +58,8 @@ def _fresh_rate_limits():
 
 @pytest.fixture(autouse=True)
 def _empty_read_cache():
-    """Each test starts with nothing cached (mapping.read_cache; the stamps make it correct anyway)."""
-    from mapping import read_cache
+    """Each test starts with nothing cached (mapping.sharing.read_cache; the stamps make it correct anyway)."""
+    from mapping.sharing import read_cache
 
     read_cache.clear()
 

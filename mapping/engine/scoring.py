@@ -96,11 +96,3 @@ def apply_rules(features: pd.DataFrame, prob: np.ndarray) -> np.ndarray:
     prob[(rule == RULE_CRM) | (rule == RULE_DOMAIN_AND_NAME)] = 1.0
     prob[rule == RULE_UNRELATED] = 0.0
     return prob
-
-
-def train(features: pd.DataFrame, labels, *, c: float | None = None) -> ScoringModel:
-    """Fit the logistic model on labelled pairs' features with recordlinkage's
-    LogisticRegressionClassifier (see learn.py; engine.train is the frame-level entry)."""
-    from .learn import TRAIN_C, fit_logistic, to_scoring_model
-
-    return to_scoring_model(fit_logistic(features, labels, c=TRAIN_C if c is None else c))

@@ -24,9 +24,9 @@ from django.db.models import Count
 from accounts.models import Role
 from bench.generate import generate_pair
 from mapping.models import AccountList, AccountRecord, MatchRun, Overlap
-from mapping.services.imports import account_records_push
-from mapping.services.lists import account_list_create
-from mapping.services.matching import match_run_execute, match_run_request
+from mapping.lists.services.imports import account_records_push
+from mapping.lists.services.lists import account_list_create
+from mapping.matching.services.runs import match_run_execute, match_run_request
 from tests.conftest import require_service
 from tests.factories import OrganizationFactory, PartnershipFactory, member
 from tests.integration.conftest import start_worker, stop_worker, worker_log

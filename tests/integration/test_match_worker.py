@@ -7,9 +7,9 @@ from django.db import connection
 
 from bench.generate import generate_pair
 from mapping.models import MatchRun, Overlap
-from mapping.services.imports import account_records_push
-from mapping.services.lists import account_list_create
-from mapping.services.matching import match_run_execute, match_runs_reap
+from mapping.lists.services.imports import account_records_push
+from mapping.lists.services.lists import account_list_create
+from mapping.matching.services.runs import match_run_execute, match_runs_reap
 from tests.integration.conftest import start_worker, stop_worker
 
 pytestmark = [pytest.mark.celery_worker]

@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 
 from mapping.models import AccountList, ImportJob
-from mapping.services.imports import import_job_create
-from mapping.services.lists import account_list_create
+from mapping.lists.services.imports import import_job_create
+from mapping.lists.services.lists import account_list_create
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "imports"
 
@@ -73,8 +73,8 @@ def pushed_pair(world, capture, *, n: int, seed: int):
     """A Customers list on each side of world.partnership, pushed (n generated accounts) and
     matched; capture: django_capture_on_commit_callbacks. Returns mine, theirs, left, right, truth."""
     from bench.generate import generate_pair
-    from mapping.services.imports import account_records_push
-    from mapping.services.lists import account_list_create
+    from mapping.lists.services.imports import account_records_push
+    from mapping.lists.services.lists import account_list_create
 
     left, right, truth = generate_pair(n=n, seed=seed)
     with capture(execute=True):
@@ -95,7 +95,7 @@ def lists(world, django_capture_on_commit_callbacks):
 
 def share_both_ways(world, mine, theirs) -> None:
     """Each side shows the other its list at "overlapping accounts": reviewers may decide pairs."""
-    from mapping.services.sharing import sharing_rule_set
+    from mapping.sharing.services import sharing_rule_set
 
     sharing_rule_set(actor=world.owner, partnership=world.partnership, account_list=mine, level="overlaps",
                      fields=["name", "domain"])

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import Role
 from mapping.models import AccountList, AccountRecord, ImportJob
-from mapping.services.lists import account_list_create
+from mapping.lists.services.lists import account_list_create
 from tests.conftest import assert_no_leak
 from tests.factories import member
 from tests.mapping.conftest import data_file, run_import, upload

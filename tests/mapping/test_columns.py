@@ -2,7 +2,7 @@ import csv
 
 import pytest
 
-from mapping.columns import recognize_headers
+from mapping.lists.columns import recognize_headers
 from tests.mapping.conftest import DATA
 
 

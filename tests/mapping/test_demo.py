@@ -7,8 +7,8 @@ from django.core.management import call_command
 
 from accounts.models import Organization, Partnership
 from mapping.models import AccountRecord, SharingRule, SharingRuleChange
-from mapping.selectors_overlaps import overlap_matrix_for, partner_white_space_for
-from mapping.selectors_review import review_queue_for
+from mapping.sharing.selectors import overlap_matrix_for, partner_white_space_for
+from mapping.sharing.selectors.review import review_queue_for
 
 pytestmark = pytest.mark.django_db
 

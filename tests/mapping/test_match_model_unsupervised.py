@@ -6,9 +6,9 @@ from accounts.models import Role
 from accounts.services.partnerships import partnership_end
 from mapping.engine import ScoringModel
 from mapping.models import MatchDecision, MatchRun, MatchSettings
-from mapping.services.engine_blobs import stored_model
-from mapping.services.lists import account_list_create
-from mapping.services.review import match_model_train
+from mapping.matching.services.engine_blobs import stored_model
+from mapping.lists.services.lists import account_list_create
+from mapping.matching.services.review import match_model_train
 from prm.common.errors import ValidationFailed
 from tests.conftest import assert_no_leak
 from tests.factories import member

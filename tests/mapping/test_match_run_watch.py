@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from mapping.models import MatchRun
-from mapping.services.run_watch import match_runs_watch, record_run_failure, stuck_runs
+from mapping.matching.services.run_watch import match_runs_watch, record_run_failure, stuck_runs
 from tests.conftest import assert_no_leak
 from tests.factories import member
 from tests.mapping.test_sharing_helpers import portal

@@ -3,9 +3,9 @@
 import pytest
 
 from accounts.models import Role
-from mapping.matching_models import SideDecision
+from mapping.matching.models import SideDecision
 from mapping.models import AccountRecord, MatchDecision, MatchRun, MatchSettings, Overlap
-from mapping.services.sharing import sharing_rule_set
+from mapping.sharing.services import sharing_rule_set
 from tests.conftest import assert_no_leak
 from tests.factories import member
 from tests.mapping.conftest import share_both_ways

@@ -8,15 +8,15 @@ from django.utils import timezone
 
 from accounts.models import Role
 from mapping.models import AccountList, AccountRecord, MatchDecision, MatchRun, Overlap
-from mapping.services.imports import account_records_push
-from mapping.services.lists import account_list_create
-from mapping.services.matching import (
+from mapping.lists.services.imports import account_records_push
+from mapping.lists.services.lists import account_list_create
+from mapping.matching.services.runs import (
     match_run_execute,
     match_run_request,
     match_run_schedule,
     match_runs_reap,
 )
-from mapping.services.review import match_decision_record
+from mapping.matching.services.review import match_decision_record
 from tests.conftest import assert_no_leak
 from tests.factories import member
 from tests.mapping.conftest import records_of, share_both_ways
@@ -89,7 +89,7 @@ def test_reviewed_pairs_win_over_the_engine_in_later_runs(world, lists, django_c
     b = AccountRecord.objects.filter(account_list=theirs).exclude(
         pk__in=Overlap.objects.values("right_record_id")).first()
     # (each side sees the other's record only at "all accounts": neither overlaps anything)
-    from mapping.services.sharing import sharing_rule_set
+    from mapping.sharing.services import sharing_rule_set
 
     sharing_rule_set(actor=world.owner, partnership=world.partnership, account_list=mine, level="all",
                      fields=["name"])
@@ -239,7 +239,7 @@ def test_big_list_pairs_fan_out_in_blocks_and_end_like_one_run(world, lists, set
 
 
 def test_a_stale_chord_does_not_finish_a_newer_attempt(world, lists):
-    from mapping.services.matching import match_run_finish
+    from mapping.matching.services.runs import match_run_finish
 
     run = MatchRun.objects.create(partnership=world.partnership, trigger="t", status="running", attempts=2)
     assert match_run_finish(run_id=run.pk, attempt=1) == "stale"

@@ -15,8 +15,8 @@ from rest_framework import serializers
 
 from mapping.conf import limit
 from mapping.models import AccountList, AccountRecord, ImportJob
-from mapping.services.imports import account_records_push
-from mapping.services.lists import account_list_create
+from mapping.lists.services.imports import account_records_push
+from mapping.lists.services.lists import account_list_create
 from prm.common.errors import ValidationFailed
 from tests.mapping.conftest import data_file, run_import, upload
 
@@ -196,8 +196,8 @@ def test_nul_in_an_uploaded_header_or_cell_is_no_500(world, filled):
 # ------------------------------------------------------------------------- 10: lengths
 
 
-INPUT_MODULES = ["accounts.apis", "accounts.forms", "mapping.apis", "mapping.forms", "mapping.matching_apis",
-                 "mapping.matching_forms", "mapping.overlap_apis", "mapping.overlap_forms"]
+INPUT_MODULES = ["accounts.apis", "accounts.forms", "mapping.lists.apis", "mapping.lists.forms", "mapping.matching.apis",
+                 "mapping.matching.forms", "mapping.sharing.apis", "mapping.sharing.forms"]
 
 
 def test_every_text_input_has_a_length_bound():

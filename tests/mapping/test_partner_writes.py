@@ -4,9 +4,9 @@ it more of the owner's records; reproduced as found, on lists the real engine ma
 import pytest
 
 from mapping.models import AccountRecord, Overlap
-from mapping.selectors_overlaps import OverlapFilters, overlap_listing_for
-from mapping.selectors_review import review_queue_for
-from mapping.services.sharing import sharing_rule_set
+from mapping.sharing.selectors import OverlapFilters, overlap_listing_for
+from mapping.sharing.selectors.review import review_queue_for
+from mapping.sharing.services import sharing_rule_set
 
 pytestmark = pytest.mark.django_db
 

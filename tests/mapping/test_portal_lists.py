@@ -109,7 +109,7 @@ def test_other_organizations_get_404(world, customers, actor):
 
 
 def test_list_page_query_count(world, customers, django_assert_max_num_queries):
-    from mapping.services.lists import account_list_create
+    from mapping.lists.services.lists import account_list_create
 
     client = portal(world.owner)
     for batch in range(2):  # as many queries for 11 lists as for 6: no query per list

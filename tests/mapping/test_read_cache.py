@@ -1,4 +1,4 @@
-"""The read cache of the overlap matrix and overlap pages (mapping.read_cache): every committed
+"""The read cache of the overlap matrix and overlap pages (mapping.sharing.read_cache): every committed
 change to what they are made of bumps a read stamp, so the next request computes afresh; a
 cached answer is always the answer computed now. PostgreSQL only (elsewhere nothing is cached).
 
@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Organization, Partnership
-from mapping import read_cache
+from mapping.sharing import read_cache
 from mapping.models import AccountList, AccountRecord, Overlap, SharingRule
-from mapping.services.sharing import records_set_private
+from mapping.sharing.services import records_set_private
 from tests.mapping.test_sharing_helpers import link, make_list, make_record, portal, share
 
 pytestmark = pytest.mark.django_db(transaction=True)

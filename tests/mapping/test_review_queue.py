@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from accounts.services.partnerships import partnership_end
-from mapping.matching_models import SideDecision
+from mapping.matching.models import SideDecision
 from mapping.models import MatchDecision, MatchRun
 from tests.conftest import assert_no_leak
 from tests.factories import member

@@ -11,16 +11,17 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
-from mapping import signals_hooks
+from mapping.lists import signals
+from mapping.matching import receivers
 from mapping.models import AccountRecord, ImportJob, ListChangeSet, MatchDecision, Overlap
-from mapping.parsing import FileRejected
-from mapping.services.imports import (
+from mapping.lists.parsing import FileRejected
+from mapping.lists.services.imports import (
     account_records_push,
     import_job_confirm,
     import_job_create,
     import_job_run,
 )
-from mapping.services.lists import account_list_create
+from mapping.lists.services.lists import account_list_create
 from prm.common.errors import NotFound, PermissionDeniedError
 from tests.factories import member
 from tests.mapping.conftest import DATA, csv_text, data_file, run_import, upload
@@ -28,6 +29,23 @@ from tests.mapping.conftest import DATA, csv_text, data_file, run_import, upload
 pytestmark = pytest.mark.django_db
 
 HEADER = "Account ID,Account Name,Website,Billing Country"
+
+
+@contextmanager
+def list_changes_recorded(calls):
+    """What the imports tell matching, recorded instead of scheduling runs."""
+
+    def record(sender, *, list_id, changeset_id, **kwargs):
+        calls.append((list_id, changeset_id))
+
+    signals.list_changed.disconnect(dispatch_uid="mapping.matching.list_changed")
+    signals.list_changed.connect(record, weak=False, dispatch_uid="tests.list_changes_recorded")
+    try:
+        yield
+    finally:
+        signals.list_changed.disconnect(dispatch_uid="tests.list_changes_recorded")
+        signals.list_changed.connect(receivers.list_changed, dispatch_uid="mapping.matching.list_changed")
+
 
 
 def snapshot(account_list):
@@ -145,12 +163,8 @@ def test_reimporting_the_same_file_changes_nothing(world, customers):
     file = data_file("salesforce.csv")
     first = run_import(world.owner, customers, file)
     before = snapshot(customers)
-    original = signals_hooks.list_changed
-    signals_hooks.list_changed = lambda list_id, changeset_id: calls.append((list_id, changeset_id))
-    try:
+    with list_changes_recorded(calls):
         again = run_import(world.owner, customers, data_file("salesforce.csv"))
-    finally:
-        signals_hooks.list_changed = original
     assert again.status == ImportJob.Status.SUCCEEDED
     assert again.checksum == first.checksum
     assert (again.added, again.edited, again.removed, again.unchanged) == (0, 0, 0, 3)
@@ -173,14 +187,10 @@ def test_replace_removes_what_the_file_lacks_and_records_the_change_set(world, c
     ])))
     ids = {r.crm_id: r.pk for r in AccountRecord.objects.filter(account_list=customers)}
     calls = []
-    original = signals_hooks.list_changed
-    signals_hooks.list_changed = lambda list_id, changeset_id: calls.append((list_id, changeset_id))
-    try:
+    with list_changes_recorded(calls):
         job = run_import(world.owner, customers, upload("b.csv", csv_text(HEADER, [
             "1,Acme,acme.com,US", "2,Beta Renamed,beta.io,DE", "4,Delta,delta.org,GB",
         ])))
-    finally:
-        signals_hooks.list_changed = original
     assert (job.added, job.edited, job.removed, job.unchanged) == (1, 1, 1, 1)
     changes = job.changeset
     new_id = AccountRecord.objects.get(account_list=customers, crm_id="4").pk

@@ -5,7 +5,7 @@ import pytest
 
 from accounts.models import Role
 from mapping.models import SharingRule, SharingRuleChange
-from mapping.selectors_overlaps import overlap_matrix_for
+from mapping.sharing.selectors import overlap_matrix_for
 from prm.common.errors import NotFound, PermissionDeniedError, ValidationFailed
 from tests.factories import member
 from tests.mapping.test_sharing_helpers import (
@@ -504,7 +504,7 @@ def test_tally_follows_real_match_runs(world, django_capture_on_commit_callbacks
     from django.db.models import Count
 
     from mapping.models import Overlap, OverlapTally
-    from mapping.services.imports import account_records_push
+    from mapping.lists.services.imports import account_records_push
     from tests.mapping.conftest import pushed_pair
     from tests.mapping.conftest import records_of as records
 
@@ -527,7 +527,7 @@ def test_tally_follows_real_match_runs(world, django_capture_on_commit_callbacks
 def test_the_plain_first_page_equals_the_querysets_page(m):
     """rows() reads common pages in one plain query: the same rows as queryset() would give,
     ties on the score included, private records of theirs left out, either side."""
-    from mapping.selectors_overlaps import OverlapFilters, overlap_listing_for
+    from mapping.sharing.selectors import OverlapFilters, overlap_listing_for
 
     w = m.w
     share(w.partner, w.partnership, m.pc, "overlaps", fields=["name"])

@@ -6,7 +6,7 @@ import itertools
 from django.test import Client
 
 from mapping.models import AccountList, AccountRecord, Overlap
-from mapping.services.sharing import sharing_rule_set
+from mapping.sharing.services import sharing_rule_set
 
 _seq = itertools.count(1)
 

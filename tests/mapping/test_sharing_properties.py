@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mapping.models import Overlap
-from mapping.sharing_models import LEVEL_RANK, SHAREABLE_FIELDS
+from mapping.sharing.models import LEVEL_RANK, SHAREABLE_FIELDS
 from tests.mapping.test_sharing_helpers import make_list, make_record, portal, share, text_of
 
 pytestmark = pytest.mark.django_db
@@ -212,8 +212,8 @@ def _actor(world, side):
 
 def _apply(world, write, records, capture) -> None:
     """One write through its service, as either side makes it; refusals (4xx) change nothing."""
-    from mapping.selectors_review import review_queue_for
-    from mapping.services.review import (
+    from mapping.sharing.selectors.review import review_queue_for
+    from mapping.matching.services.review import (
         match_decision_record,
         match_model_reset,
         match_model_train,
@@ -247,14 +247,14 @@ def _apply(world, write, records, capture) -> None:
 
 def _seen_of_theirs(world, org) -> set[int]:
     """Every record of the other side that org is shown: overlaps, review queue, white space."""
-    from mapping.selectors_overlaps import (
+    from mapping.sharing.selectors import (
         OverlapFilters,
         overlap_listing_for,
         partner_lists_for,
         partner_white_space_for,
         side_of,
     )
-    from mapping.selectors_review import review_queue_for
+    from mapping.sharing.selectors.review import review_queue_for
 
     p = world.partnership
     side = side_of(org=org, partnership=p)
@@ -274,7 +274,7 @@ def _consented_by(world, owner_side: str) -> set[int]:
     engine score clears its own threshold, or that it confirmed itself. Not private."""
     from django.conf import settings as django_settings
 
-    from mapping.matching_models import SideDecision
+    from mapping.matching.models import SideDecision
     from mapping.models import MatchSettings, SharingRule
 
     p = world.partnership

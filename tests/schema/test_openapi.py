@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 
 from accounts.models import Organization
-from mapping.services.lists import account_list_create
-from mapping.services.sharing import sharing_rule_set
+from mapping.lists.services.lists import account_list_create
+from mapping.sharing.services import sharing_rule_set
 
 pytestmark = pytest.mark.django_db
 

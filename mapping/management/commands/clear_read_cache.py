@@ -1,9 +1,9 @@
-"""Empty the read cache (mapping.read_cache), e.g. after restoring a database backup: the restored
+"""Empty the read cache (mapping.sharing.read_cache), e.g. after restoring a database backup: the restored
 read stamps count again from where the backup left them."""
 
 from django.core.management.base import BaseCommand
 
-from mapping import read_cache
+from mapping.sharing import read_cache
 
 
 class Command(BaseCommand):

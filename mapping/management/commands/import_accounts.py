@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from mapping.models import AccountList, ImportJob
-from mapping.services.imports import import_job_create
+from mapping.lists.services.imports import import_job_create
 from prm.common.errors import ApplicationError
 
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         job.refresh_from_db()
         if job.status == ImportJob.Status.QUEUED:  # a broker is configured: run it here all the same
-            from mapping.services.imports import import_job_run
+            from mapping.lists.services.imports import import_job_run
 
             import_job_run(job_id=job.pk)
             job.refresh_from_db()

@@ -14,16 +14,16 @@ import time
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from mapping.columns import header_key, recognize_headers
+from mapping.lists.columns import header_key, recognize_headers
 from mapping.engine import match
-from mapping.parsing import inspect_file, open_table
+from mapping.lists.parsing import inspect_file, open_table
 from prm.common.errors import ApplicationError
 
 # Engine input column <- record field from the header recognizer.
 _ENGINE_FIELDS = {
     "name": "name", "website": "website", "domain": "domain", "country": "country", "region": "region",
     "city": "city", "postal_code": "postal_code", "crm_id": "crm_id",
-}  # not the owner's e-mail: the list owner's rep, not the account (see mapping.normalizing)
+}  # not the owner's e-mail: the list owner's rep, not the account (see mapping.lists.normalizing)
 _ID_HEADERS = {"id", "record id", "account id", "company id", "organization id", "crm id", "accountid"}
 
 

@@ -12,7 +12,7 @@ operator who wants to see it, or for a deployment that runs no worker watchdog.
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from mapping.services.run_watch import match_runs_watch, stuck_runs
+from mapping.matching.services.run_watch import match_runs_watch, stuck_runs
 
 
 class Command(BaseCommand):
