@@ -9,7 +9,9 @@ urlpatterns = [
     path("organizations/<int:org_id>/", apis.OrganizationDetailApi.as_view(), name="api-organization"),
     path("organizations/<int:org_id>/members/", apis.MemberListApi.as_view(), name="api-members"),
     path(
-        "organizations/<int:org_id>/members/<int:member_id>/", apis.MemberDetailApi.as_view(), name="api-member"
+        "organizations/<int:org_id>/members/<int:member_id>/",
+        apis.MemberDetailApi.as_view(),
+        name="api-member",
     ),
     path("organizations/<int:org_id>/invitations/", apis.InvitationListApi.as_view(), name="api-invitations"),
     path(
@@ -20,19 +22,29 @@ urlpatterns = [
     path("invitations/accept/", apis.InvitationAcceptApi.as_view(), name="api-invitation-accept"),
     path("partnerships/", apis.PartnershipListApi.as_view(), name="api-partnerships"),
     path("partnerships/<int:partnership_id>/", apis.PartnershipDetailApi.as_view(), name="api-partnership"),
-    path("partnerships/<int:partnership_id>/stage/", apis.PartnershipStageApi.as_view(), name="api-partnership-stage"),
+    path(
+        "partnerships/<int:partnership_id>/stage/",
+        apis.PartnershipStageApi.as_view(),
+        name="api-partnership-stage",
+    ),
     path(
         "partnerships/<int:partnership_id>/stage-changes/",
         apis.PartnershipStageChangesApi.as_view(),
         name="api-partnership-stage-changes",
     ),
-    path("partnerships/<int:partnership_id>/tier/", apis.PartnershipTierApi.as_view(), name="api-partnership-tier"),
+    path(
+        "partnerships/<int:partnership_id>/tier/",
+        apis.PartnershipTierApi.as_view(),
+        name="api-partnership-tier",
+    ),
     path(
         "partnerships/<int:partnership_id>/tier-changes/",
         apis.PartnershipTierChangesApi.as_view(),
         name="api-partnership-tier-changes",
     ),
-    path("partnerships/<int:partnership_id>/end/", apis.PartnershipEndApi.as_view(), name="api-partnership-end"),
+    path(
+        "partnerships/<int:partnership_id>/end/", apis.PartnershipEndApi.as_view(), name="api-partnership-end"
+    ),
     path(
         "partnership-invitations/",
         apis.PartnershipInvitationListApi.as_view(),

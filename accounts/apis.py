@@ -107,11 +107,13 @@ class TokenIn(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(max_length=512, trim_whitespace=False)
     code = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, default="",
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="Required when the account has two-factor authentication: the current code of the "
         "authenticator app, or an unused recovery code.",
     )
-
 
 
 class OrganizationUpdateIn(serializers.Serializer):
@@ -192,11 +194,13 @@ class TokenObtainApi(APIView):
                 "authentication and `code` is missing (`mfa_code_required`) or wrong (`mfa_code_invalid`).",
             ),
             403: OpenApiResponse(
-                TokenErrorOut, description="An organization admin without an authenticator app (`mfa_required`): "
+                TokenErrorOut,
+                description="An organization admin without an authenticator app (`mfa_required`): "
                 "set it up in the portal first.",
             ),
             429: OpenApiResponse(
-                TokenErrorOut, description="Too many requests from this address, or too many failed sign-ins "
+                TokenErrorOut,
+                description="Too many requests from this address, or too many failed sign-ins "
                 "(`throttled`, `locked_out`, `too_many_attempts`).",
             ),
         },
@@ -211,7 +215,6 @@ class TokenObtainApi(APIView):
             )
         token = token_services.api_token_issue(request=request._request, user=user, code=data["code"])
         return Response({"token": token.key})
-
 
 
 class MeApi(APIView):
@@ -321,7 +324,9 @@ class PartnershipListApi(OrgAPIView):
 class PartnershipDetailApi(OrgAPIView):
     @extend_schema(responses=PartnershipOut)
     def get(self, request, partnership_id: int):
-        return Response(PartnershipOut(selectors.partnership_for(org=self.org, partnership_id=partnership_id)).data)
+        return Response(
+            PartnershipOut(selectors.partnership_for(org=self.org, partnership_id=partnership_id)).data
+        )
 
 
 class PartnershipStageApi(OrgAPIView):
@@ -416,4 +421,3 @@ class PartnershipInvitationRevokeApi(OrgAPIView):
             actor=request.user, org=self.org, invitation=invitation
         )
         return Response(PartnershipInvitationOut(invitation).data)
-

@@ -99,15 +99,20 @@ class AxesLimitsHandler(AxesDatabaseHandler):
 
     def _parameter_sets(self, request, credentials):
         return get_client_parameters(
-            get_client_username(request, credentials), request.axes_ip_address, request.axes_user_agent,
-            request, credentials,
+            get_client_username(request, credentials),
+            request.axes_ip_address,
+            request.axes_user_agent,
+            request,
+            credentials,
         )
 
     def get_failures(self, request, credentials=None) -> int:
         limit = get_failure_limit(request, credentials)
         worst = 0
         for params, attempts in zip(
-            self._parameter_sets(request, credentials), self.get_user_attempts(request, credentials), strict=True
+            self._parameter_sets(request, credentials),
+            self.get_user_attempts(request, credentials),
+            strict=True,
         ):
             count = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
             own = limit if "username" in params else settings.AXES_IP_FAILURE_LIMIT
@@ -119,7 +124,9 @@ class AxesLimitsHandler(AxesDatabaseHandler):
         # signs in to their own account wipes the address's count of guesses at others.
         count = 0
         for params, attempts in zip(
-            self._parameter_sets(request, credentials), self.filter_user_attempts(request, credentials), strict=True
+            self._parameter_sets(request, credentials),
+            self.filter_user_attempts(request, credentials),
+            strict=True,
         ):
             if "username" in params:
                 count += attempts.delete()[0]

@@ -52,4 +52,3 @@ def memberships(request) -> list[Membership]:
     out = memberships_of(user=user)
     request._memberships = out
     return out
-

@@ -31,7 +31,9 @@ class PartnershipInviteForm(forms.Form):
 
 class StageForm(forms.Form):
     stage = forms.ChoiceField(choices=Stage.choices)
-    note = forms.CharField(required=False, max_length=2000, widget=forms.TextInput(attrs={"placeholder": "Why?"}))
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.TextInput(attrs={"placeholder": "Why?"})
+    )
 
 
 class TierForm(forms.Form):
@@ -48,4 +50,6 @@ class RespondForm(forms.Form):
 
     def __init__(self, *args, organizations=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations if organizations is not None else Organization.objects.none()
+        self.fields["organization"].queryset = (
+            organizations if organizations is not None else Organization.objects.none()
+        )

@@ -126,8 +126,12 @@ class Invitation(TimeStampedModel):
     email = models.EmailField()
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
     token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
-    status = models.CharField(max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     expires_at = models.DateTimeField()
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -180,7 +184,9 @@ class PartnershipInvitation(TimeStampedModel):
     side accepts (dual opt-in): the inviter's consent is this invitation, the invitee's is the
     acceptance."""
 
-    inviter = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="partnership_invitations_sent")
+    inviter = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="partnership_invitations_sent"
+    )
     email = models.EmailField(help_text="Contact at the partner who receives the link.")
     invitee = models.ForeignKey(
         Organization,
@@ -192,8 +198,12 @@ class PartnershipInvitation(TimeStampedModel):
     )
     message = models.TextField(blank=True, max_length=2000)
     token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
-    status = models.CharField(max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     expires_at = models.DateTimeField()
     responded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -224,7 +234,9 @@ class Partnership(TimeStampedModel):
         ACTIVE = "active", "Active"
         ENDED = "ended", "Ended"
 
-    initiator = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="partnerships_initiated")
+    initiator = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="partnerships_initiated"
+    )
     partner = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="partnerships_joined")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.ONBOARD)
@@ -272,8 +284,12 @@ class StageChange(models.Model):
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    changed_by_organization = models.ForeignKey(Organization, on_delete=models.SET_NULL, null=True, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_by_organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     note = models.TextField(blank=True, max_length=2000)
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -290,8 +306,12 @@ class TierChange(models.Model):
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="tier_changes")
     from_tier = models.CharField(max_length=20, choices=Tier.choices)
     to_tier = models.CharField(max_length=20, choices=Tier.choices)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    changed_by_organization = models.ForeignKey(Organization, on_delete=models.SET_NULL, null=True, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_by_organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -23,7 +23,9 @@ def memberships_of(*, user) -> list[Membership]:
     rows = fetch_all(
         f"SELECT {columns(Membership, 'm')}, {columns(Organization, 'o')} FROM {member} m "  # nosec B608  # names from the models and code; values are query parameters
         f"JOIN {org} o ON o.id = m.organization_id WHERE m.user_id = %s ORDER BY o.name, o.id",
-        [user.pk], Membership, Organization,
+        [user.pk],
+        Membership,
+        Organization,
     )
     out = []
     for membership, organization in rows:
@@ -35,7 +37,9 @@ def memberships_of(*, user) -> list[Membership]:
 
 def membership_for(*, user, organization_id) -> Membership:
     try:
-        return Membership.objects.select_related("organization").get(user=user, organization_id=organization_id)
+        return Membership.objects.select_related("organization").get(
+            user=user, organization_id=organization_id
+        )
     except (Membership.DoesNotExist, ValueError, TypeError):
         raise NotFound("Organization not found.") from None
 
@@ -87,7 +91,10 @@ def partnership_for(*, org: Organization, partnership_id) -> Partnership:
         f"SELECT {columns(Partnership, 'p')}, {columns(Organization, 'i')}, {columns(Organization, 'o')} "  # nosec B608  # names from the models and code; values are query parameters
         f"FROM {table} p JOIN {orgs} i ON i.id = p.initiator_id JOIN {orgs} o ON o.id = p.partner_id "
         f"WHERE p.id = %s AND (p.initiator_id = %s OR p.partner_id = %s)",
-        [pk, org.pk, org.pk], Partnership, Organization, Organization,
+        [pk, org.pk, org.pk],
+        Partnership,
+        Organization,
+        Organization,
     )
     if found is None:
         raise NotFound("Partnership not found.")

@@ -59,7 +59,9 @@ def organization_create(request):
 @require_POST
 def organization_switch(request):
     try:
-        membership = selectors.membership_for(user=request.user, organization_id=request.POST.get("organization"))
+        membership = selectors.membership_for(
+            user=request.user, organization_id=request.POST.get("organization")
+        )
     except NotFound:
         raise Http404("Organization not found.") from None
     request.session[SESSION_KEY] = membership.organization_id
@@ -103,7 +105,9 @@ def organization(request):
         "accounts/organization.html",
         {
             "members": selectors.organization_members(org=org),
-            "invitations": selectors.organization_invitations(org=org).filter(status=InvitationStatus.PENDING),
+            "invitations": selectors.organization_invitations(org=org).filter(
+                status=InvitationStatus.PENDING
+            ),
             "org_form": org_form,
             "invite_form": invite_form,
             "can_manage": can_manage,
@@ -120,7 +124,9 @@ def member_role(request, member_id: int):
     if not form.is_valid():
         messages.error(request, "Choose a valid role.")
     else:
-        org_services.membership_change_role(actor=request.user, membership=member, role=form.cleaned_data["role"])
+        org_services.membership_change_role(
+            actor=request.user, membership=member, role=form.cleaned_data["role"]
+        )
         messages.success(request, f"{member.user.email} is now {member.get_role_display()}.")
     return redirect("portal:organization")
 
@@ -168,11 +174,15 @@ def invitation_accept(request, token: str):
     elif invitation.is_expired:
         error = "This invitation has expired. Ask for a new one."
     elif invitation.status != InvitationStatus.PENDING:
-        error = "This invitation has already been used." if invitation.status == InvitationStatus.ACCEPTED else (
-            f"This invitation is no longer valid ({invitation.get_status_display().lower()})."
+        error = (
+            "This invitation has already been used."
+            if invitation.status == InvitationStatus.ACCEPTED
+            else (f"This invitation is no longer valid ({invitation.get_status_display().lower()}).")
         )
     return render(
-        request, "accounts/invitation_accept.html", {"invitation": invitation, "error": error},
+        request,
+        "accounts/invitation_accept.html",
+        {"invitation": invitation, "error": error},
         status=410 if error and request.method == "GET" else 200,
     )
 
@@ -217,7 +227,9 @@ def _partnership_context(request, partnership, **forms):
             for i, (v, label) in enumerate(Stage.choices)
         ],
         "changes": partnership.stage_changes.select_related("changed_by", "changed_by_organization")[:50],
-        "tier_changes": selectors.partnership_tier_changes(org=request.org, partnership_id=partnership.pk)[:50],
+        "tier_changes": selectors.partnership_tier_changes(org=request.org, partnership_id=partnership.pk)[
+            :50
+        ],
         "can_manage": role_can(request.membership.role, Capability.MANAGE_PARTNERSHIPS)
         and partnership.status == partnership.Status.ACTIVE,
         "can_set_tier": partnership.sets_tier(request.org),
@@ -251,11 +263,14 @@ def partnership_detail(request, partnership_id: int):
                     apply_error_to_form(form, exc)
                 else:
                     forms = {}
-                    messages.success(request, {
-                        "stage": f"Stage changed to {partnership.get_stage_display()}.",
-                        "tier": f"Tier set to {partnership.get_tier_display()}.",
-                        "end": "The partnership has ended.",
-                    }[action])
+                    messages.success(
+                        request,
+                        {
+                            "stage": f"Stage changed to {partnership.get_stage_display()}.",
+                            "tier": f"Tier set to {partnership.get_tier_display()}.",
+                            "end": "The partnership has ended.",
+                        }[action],
+                    )
                     if not request.htmx:
                         return redirect("portal:partnership_detail", partnership_id=partnership.pk)
     context = _partnership_context(request, partnership, **forms)
@@ -315,6 +330,8 @@ def partnership_invitation(request, token: str):
 @require_POST
 def partnership_invitation_revoke(request, invitation_id: int):
     invitation = selectors.partnership_invitation_for(org=request.org, invitation_id=invitation_id)
-    partnership_services.partnership_invitation_revoke(actor=request.user, org=request.org, invitation=invitation)
+    partnership_services.partnership_invitation_revoke(
+        actor=request.user, org=request.org, invitation=invitation
+    )
     messages.success(request, f"Invitation to {invitation.email} revoked.")
     return redirect("portal:partnerships")

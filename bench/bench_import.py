@@ -33,14 +33,40 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("AXES_ENABLED", "0")
 
 HEADER = [
-    "Account ID", "Account Name", "Type", "Website", "Billing City", "Billing State/Province",
-    "Billing Zip/Postal Code", "Billing Country", "Industry", "Account Owner", "Annual Revenue",
+    "Account ID",
+    "Account Name",
+    "Type",
+    "Website",
+    "Billing City",
+    "Billing State/Province",
+    "Billing Zip/Postal Code",
+    "Billing Country",
+    "Industry",
+    "Account Owner",
+    "Annual Revenue",
 ]
-WORDS = ("Acme Global Blue River Summit North Star Apex Nova Delta Prime Green Field Vertex Orbit Silver Peak "
-         "Bright Harbor Iron Cloud Data Systems Labs Solutions Logistics Health Foods Energy Capital").split()
+WORDS = (
+    "Acme Global Blue River Summit North Star Apex Nova Delta Prime Green Field Vertex Orbit Silver Peak "
+    "Bright Harbor Iron Cloud Data Systems Labs Solutions Logistics Health Foods Energy Capital"
+).split()
 SUFFIXES = ("Inc.", "GmbH", "Ltd", "S.A.", "LLC", "B.V.", "AG", "Corp.", "SAS", "")
-COUNTRIES = ("United States", "USA", "Germany", "Deutschland", "France", "United Kingdom", "UK", "Spain",
-             "Italy", "Netherlands", "Canada", "Japan", "Brazil", "India", "Australia")
+COUNTRIES = (
+    "United States",
+    "USA",
+    "Germany",
+    "Deutschland",
+    "France",
+    "United Kingdom",
+    "UK",
+    "Spain",
+    "Italy",
+    "Netherlands",
+    "Canada",
+    "Japan",
+    "Brazil",
+    "India",
+    "Australia",
+)
 TLDS = ("com", "de", "fr", "co.uk", "es", "it", "nl", "ca", "co.jp", "com.br", "in", "com.au")
 INDUSTRIES = ("Technology", "Manufacturing", "Retail", "Healthcare", "Finance", "Energy", "Education")
 
@@ -87,8 +113,20 @@ def child_import(list_id: int, path: Path, mode: str = "replace") -> tuple[float
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "import_accounts", str(list_id), str(path), "--mode", mode],
-            stdout=out, stderr=err, text=True, cwd=ROOT, env=os.environ.copy(),
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "import_accounts",
+                str(list_id),
+                str(path),
+                "--mode",
+                mode,
+            ],
+            stdout=out,
+            stderr=err,
+            text=True,
+            cwd=ROOT,
+            env=os.environ.copy(),
         )
         _pid, status, usage = os.wait4(process.pid, 0)  # this child's own rusage, not the running maximum
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -120,8 +158,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     from accounts.models import Membership, Organization, Role, User
-    from mapping.models import AccountList, AccountRecord
     from mapping.lists.services.lists import account_list_create
+    from mapping.models import AccountList, AccountRecord
 
     Organization.objects.filter(slug="bench-import").delete()
     with connection.cursor() as cursor:
@@ -140,12 +178,16 @@ def main() -> None:
     write_csv(full, args.rows)
     write_csv(churned, args.rows, churn=True)
     write_csv(small, args.portal_rows, seed=2)
-    print(f"generated files in {time.perf_counter() - start:.1f} s: {full.stat().st_size / 1e6:.0f} MB for "
-          f"{args.rows:,} rows")
+    print(
+        f"generated files in {time.perf_counter() - start:.1f} s: {full.stat().st_size / 1e6:.0f} MB for "
+        f"{args.rows:,} rows"
+    )
 
-    for label, path in (("1. first import (COPY into an empty list)", full),
-                        ("2. same file again (empty change set)", full),
-                        ("3. 10% edited, 5% removed, 5% new (replace)", churned)):
+    for label, path in (
+        ("1. first import (COPY into an empty list)", full),
+        ("2. same file again (empty change set)", full),
+        ("3. 10% edited, 5% removed, 5% new (replace)", churned),
+    ):
         wall, rss, out = child_import(big.pk, path)
         print(f"{label}: {wall:.1f} s wall, peak RSS {rss:.0f} MB | {out}")
     print(f"   records in the list: {AccountRecord.objects.filter(account_list=big).count():,}")
@@ -170,8 +212,10 @@ def main() -> None:
     wall = time.perf_counter() - start
     job.refresh_from_db()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"4. portal upload + confirm of {args.portal_rows:,} rows: {wall:.1f} s wall "
-          f"(status {job.status}, {job.added:,} added), this process's peak RSS {rss:.0f} MB")
+    print(
+        f"4. portal upload + confirm of {args.portal_rows:,} rows: {wall:.1f} s wall "
+        f"(status {job.status}, {job.added:,} added), this process's peak RSS {rss:.0f} MB"
+    )
 
     AccountList.objects.filter(organization=org).delete()
     if not args.keep:

@@ -41,9 +41,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from accounts.models import Membership, Organization, Partnership, Role, User
     from bench.generate import generate_pair
-    from mapping.models import AccountList, MatchRun, Overlap
     from mapping.lists.services.imports import account_records_push
     from mapping.matching.services.runs import match_run_execute
+    from mapping.models import AccountList, MatchRun, Overlap
 
     if os.environ.get("CELERY_BROKER_URL"):
         sys.exit("Unset CELERY_BROKER_URL: this bench runs the tasks in-process.")
@@ -63,9 +63,16 @@ def main() -> None:
     def records(frame, prefix):
         frame = frame.fillna("")
         return [
-            {"name": r["name"], "website": r["website"], "country": r["country"], "region": r["region"],
-             "city": r["city"], "postal_code": r["postal_code"], "owner_email": r["email"],
-             "crm_id": f"{prefix}{rid}"}
+            {
+                "name": r["name"],
+                "website": r["website"],
+                "country": r["country"],
+                "region": r["region"],
+                "city": r["city"],
+                "postal_code": r["postal_code"],
+                "owner_email": r["email"],
+                "crm_id": f"{prefix}{rid}",
+            }
             for rid, r in frame.iterrows()
         ]
 
@@ -77,16 +84,19 @@ def main() -> None:
         for org, frame, prefix in ((orgs[0], left, "L"), (orgs[1], right, "R")):
             account_list = AccountList.objects.create(organization=org, name="Customers")
             t0 = time.perf_counter()
-            account_records_push(actor=user, account_list=account_list, records=records(frame, prefix),
-                                 mode="replace")
+            account_records_push(
+                actor=user, account_list=account_list, records=records(frame, prefix), mode="replace"
+            )
             print(f"loaded {len(frame):,} records for {org.name} in {time.perf_counter() - t0:.1f} s")
             lists.append(account_list)
     partnership = Partnership.objects.create(initiator=orgs[0], partner=orgs[1])
 
     def report(r, label, wall):
-        print(f"{label}: {r.status} in {wall:.2f} s wall; timings {r.timings}; "
-              f"re-matched {r.records_rematched:,} records; overlaps +{r.overlaps_added:,} "
-              f"-{r.overlaps_removed:,} ~{r.overlaps_updated:,}; matches {r.matches:,}, review {r.review:,}")
+        print(
+            f"{label}: {r.status} in {wall:.2f} s wall; timings {r.timings}; "
+            f"re-matched {r.records_rematched:,} records; overlaps +{r.overlaps_added:,} "
+            f"-{r.overlaps_removed:,} ~{r.overlaps_updated:,}; matches {r.matches:,}, review {r.review:,}"
+        )
 
     full = MatchRun.objects.create(partnership=partnership, trigger="bench", kind=MatchRun.Kind.FULL)
     t0 = time.perf_counter()
@@ -107,15 +117,22 @@ def main() -> None:
     print(f"edited {len(edited):,} records (1%); import + run {time.perf_counter() - t0:.2f} s wall")
     report(incremental, f"incremental run ({incremental.kind})", time.perf_counter() - t0)
 
-    found = set(Overlap.objects.filter(partnership=partnership, status="match").values_list(
-        "left_record__crm_id", "right_record__crm_id"))
+    found = set(
+        Overlap.objects.filter(partnership=partnership, status="match").values_list(
+            "left_record__crm_id", "right_record__crm_id"
+        )
+    )
     expected = {(f"L{a}", f"R{b}") for a, b in truth[["left_id", "right_id"]].itertuples(index=False)}
     tp = len(found & expected)
     p, r = tp / max(len(found), 1), tp / max(len(expected), 1)
-    print(f"overlaps vs truth (after the edit, renamed records may still match): P {p:.3f} R {r:.3f} "
-          f"F1 {2 * p * r / max(p + r, 1e-9):.3f}")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
-          f"database {connection.vendor}")
+    print(
+        f"overlaps vs truth (after the edit, renamed records may still match): P {p:.3f} R {r:.3f} "
+        f"F1 {2 * p * r / max(p + r, 1e-9):.3f}"
+    )
+    print(
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+        f"database {connection.vendor}"
+    )
 
 
 if __name__ == "__main__":

@@ -100,8 +100,9 @@ def _split_groups(frame: pd.DataFrame, group: str, seed: int):
     frame = frame.iloc[rng.permutation(len(frame))]
     side = frame.groupby(group).cumcount() % 2
     # a group's first record goes left or right at random, so one-record groups land on both sides
-    flip = frame[group].map(pd.Series(rng.integers(0, 2, frame[group].nunique()),
-                                      index=frame[group].unique()))
+    flip = frame[group].map(
+        pd.Series(rng.integers(0, 2, frame[group].nunique()), index=frame[group].unique())
+    )
     side = (side + flip) % 2
     return frame[side == 0], frame[side == 1]
 
@@ -109,8 +110,10 @@ def _split_groups(frame: pd.DataFrame, group: str, seed: int):
 def patstat(seed: int = 1):
     def build():
         raw = pd.read_csv(DATA / "patstat_reference.csv")
-        frame = pd.DataFrame({"name": raw["person_name"].to_numpy(), "entity": raw["leuven_id"].to_numpy()},
-                             index=raw["person_id"].rename("id"))
+        frame = pd.DataFrame(
+            {"name": raw["person_name"].to_numpy(), "entity": raw["leuven_id"].to_numpy()},
+            index=raw["person_id"].rename("id"),
+        )
         left, right = _split_groups(frame, "entity", seed)
         return {"left": prepare(left), "right": prepare(right), "prepare_s": float("nan")}
 
@@ -121,11 +124,17 @@ def chicago(seed: int = 1):
     def build():
         raw = pd.read_csv(DATA / "chicago_early_childhood_sites.csv", dtype=str)
         name = raw["Site name"].str.replace(r"\s+", " ", regex=True).str.strip()
-        frame = pd.DataFrame({
-            "name": name, "postal_code": raw["Zip"].str.extract(r"(\d{5})")[0], "city": "Chicago",
-            "country": "US", "address": raw["Address"], "phone": raw["Phone"],
-            "entity": raw["True Id"].astype(int),
-        }).set_index(raw["Id"].astype(int).rename("id"))
+        frame = pd.DataFrame(
+            {
+                "name": name,
+                "postal_code": raw["Zip"].str.extract(r"(\d{5})")[0],
+                "city": "Chicago",
+                "country": "US",
+                "address": raw["Address"],
+                "phone": raw["Phone"],
+                "entity": raw["True Id"].astype(int),
+            }
+        ).set_index(raw["Id"].astype(int).rename("id"))
         left, right = _split_groups(frame, "entity", seed)
         return {"left": prepare(left), "right": prepare(right), "prepare_s": float("nan")}
 
@@ -149,8 +158,12 @@ def evaluate(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -> di
     precision = len(correct) / len(pairs)
     recall = tp / max(n_possible, 1)
     f1 = 2 * precision * recall / max(precision + recall, 1e-12)
-    return {"pairs": len(pairs), "precision": round(precision, 4), "recall": round(recall, 4),
-            "f1": round(f1, 4)}
+    return {
+        "pairs": len(pairs),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+    }
 
 
 # --- methods -----------------------------------------------------------------------------------------
@@ -159,8 +172,10 @@ def evaluate(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -> di
 def engine(left, right, config):
     result = match(left, right, config)
     return result[result["status"] == "match"][["left_id", "right_id"]], {
-        "review": int((result["status"] == "review").sum()), "candidates": result.attrs["candidate_pairs"],
-        "_result": result}
+        "review": int((result["status"] == "review").sum()),
+        "candidates": result.attrs["candidate_pairs"],
+        "_result": result,
+    }
 
 
 def true_pairs(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
@@ -176,8 +191,12 @@ def candidate_recall(left, right, config) -> float:
     from mapping.engine.blocking import candidate_pairs
 
     cands = candidate_pairs(left, right, config)
-    pairs = pd.DataFrame({"left_id": left.index.to_numpy()[cands["li"].to_numpy()],
-                          "right_id": right.index.to_numpy()[cands["ri"].to_numpy()]})
+    pairs = pd.DataFrame(
+        {
+            "left_id": left.index.to_numpy()[cands["li"].to_numpy()],
+            "right_id": right.index.to_numpy()[cands["ri"].to_numpy()],
+        }
+    )
     return evaluate(pairs, left, right)["recall"]
 
 
@@ -186,14 +205,18 @@ RELIABILITY_BANDS = (0.2, 0.5, 0.7, 0.9, 0.99, 1.0001)
 
 def reliability(result: pd.DataFrame, left, right) -> str:
     """Expected (mean score) vs observed (share correct) match rate of the engine's pairs by score band."""
-    correct = (left["entity"].reindex(result["left_id"]).to_numpy()
-               == right["entity"].reindex(result["right_id"]).to_numpy())
+    correct = (
+        left["entity"].reindex(result["left_id"]).to_numpy()
+        == right["entity"].reindex(result["right_id"]).to_numpy()
+    )
     parts = []
     for lo, hi in zip(RELIABILITY_BANDS[:-1], RELIABILITY_BANDS[1:], strict=True):
         band = (result["score"].to_numpy() >= lo) & (result["score"].to_numpy() < hi)
         if band.any():
-            parts.append(f"[{lo:.2f},{min(hi, 1):.2f}]:{result['score'].to_numpy()[band].mean():.2f}/"
-                         f"{correct[band].mean():.2f}/{int(band.sum())}")
+            parts.append(
+                f"[{lo:.2f},{min(hi, 1):.2f}]:{result['score'].to_numpy()[band].mean():.2f}/"
+                f"{correct[band].mean():.2f}/{int(band.sum())}"
+            )
     return " ".join(parts)
 
 
@@ -214,10 +237,12 @@ def tfidf_char3(left, right, _config, threshold: float = 0.8):
     nn = NearestNeighbors(n_neighbors=1, metric="cosine", algorithm="brute").fit(vb)
     sim, at = np.zeros(len(a)), np.zeros((len(a), 1), dtype=np.int64)
     for start in range(0, len(a), 1000):  # in slices: brute force holds a slice x right dense matrix
-        distance, found = nn.kneighbors(va[start:start + 1000])
-        sim[start:start + 1000], at[start:start + 1000] = 1 - distance[:, 0], found
+        distance, found = nn.kneighbors(va[start : start + 1000])
+        sim[start : start + 1000], at[start : start + 1000] = 1 - distance[:, 0], found
     keep = sim >= threshold
-    pairs = pd.DataFrame({"left_id": left.index.to_numpy()[keep], "right_id": right.index.to_numpy()[at[keep, 0]]})
+    pairs = pd.DataFrame(
+        {"left_id": left.index.to_numpy()[keep], "right_id": right.index.to_numpy()[at[keep, 0]]}
+    )
     l_rank = pd.factorize(pairs["left_id"], sort=True)[0]
     r_rank = pd.factorize(pairs["right_id"], sort=True)[0]
     return pairs.iloc[greedy_one_to_one(l_rank, r_rank, sim[keep])], {}
@@ -229,7 +254,8 @@ def vlookup_domain(left, right, _config):
     keys = left.loc[left["domain_norm"] != "", "domain_norm"].reset_index()
     pairs = keys.merge(lookup, on="domain_norm", suffixes=("_l", "_r"))
     return pairs.rename(columns={pairs.columns[0]: "left_id", pairs.columns[2]: "right_id"})[
-        ["left_id", "right_id"]], {}
+        ["left_id", "right_id"]
+    ], {}
 
 
 def exact_name(left, right, _config):
@@ -237,7 +263,8 @@ def exact_name(left, right, _config):
     keys = left.loc[left["name_norm"] != "", "name_norm"].reset_index()
     pairs = keys.merge(lookup, on="name_norm", suffixes=("_l", "_r"))
     return pairs.rename(columns={pairs.columns[0]: "left_id", pairs.columns[2]: "right_id"})[
-        ["left_id", "right_id"]], {}
+        ["left_id", "right_id"]
+    ], {}
 
 
 def naive_recordlinkage(left, right, _config):
@@ -252,7 +279,8 @@ def naive_recordlinkage(left, right, _config):
     features = comparer.compute(pairs, a, b)
     hits = features.index[features["name"] == 1]
     return pd.DataFrame({"left_id": hits.get_level_values(0), "right_id": hits.get_level_values(1)}), {
-        "candidates": len(pairs)}
+        "candidates": len(pairs)
+    }
 
 
 def naive_recordlinkage_one_to_one(left, right, config):
@@ -261,16 +289,23 @@ def naive_recordlinkage_one_to_one(left, right, config):
     from mapping.engine.features import similarity
 
     pairs, extra = naive_recordlinkage(left, right, config)
-    jw = similarity(left["name_norm"].reindex(pairs["left_id"]).to_numpy(dtype=object),
-                    right["name_norm"].reindex(pairs["right_id"]).to_numpy(dtype=object))
+    jw = similarity(
+        left["name_norm"].reindex(pairs["left_id"]).to_numpy(dtype=object),
+        right["name_norm"].reindex(pairs["right_id"]).to_numpy(dtype=object),
+    )
     l_rank = pd.factorize(pairs["left_id"], sort=True)[0]
     r_rank = pd.factorize(pairs["right_id"], sort=True)[0]
     return pairs.iloc[greedy_one_to_one(l_rank, r_rank, jw)], extra
 
 
-METHODS = {"engine": engine, "vlookup-domain": vlookup_domain, "exact-name": exact_name,
-           "naive-recordlinkage": naive_recordlinkage, "naive-rl-one-to-one": naive_recordlinkage_one_to_one,
-           "tfidf-char3": tfidf_char3}
+METHODS = {
+    "engine": engine,
+    "vlookup-domain": vlookup_domain,
+    "exact-name": exact_name,
+    "naive-recordlinkage": naive_recordlinkage,
+    "naive-rl-one-to-one": naive_recordlinkage_one_to_one,
+    "tfidf-char3": tfidf_char3,
+}
 
 
 def incremental(left, right, config, fraction: float = 0.01, seed: int = 5) -> dict:
@@ -282,8 +317,11 @@ def incremental(left, right, config, fraction: float = 0.01, seed: int = 5) -> d
     new_left = left.copy()
     new_left.loc[edited_ids, "name"] = new_left.loc[edited_ids, "name"].astype(str) + " Group"
     added = right.iloc[rng.choice(len(right), k - k // 2, replace=False)].copy()
-    added.index = [f"new-{i}" for i in range(len(added))] if left.index.dtype == object else \
-        np.arange(left.index.max() + 1, left.index.max() + 1 + len(added))
+    added.index = (
+        [f"new-{i}" for i in range(len(added))]
+        if left.index.dtype == object
+        else np.arange(left.index.max() + 1, left.index.max() + 1 + len(added))
+    )
     new_left = pd.concat([new_left, added[[c for c in left.columns if c in added.columns]]])
     changed = list(edited_ids) + list(added.index)
     # the importer normalizes only the rows it touched
@@ -293,8 +331,12 @@ def incremental(left, right, config, fraction: float = 0.01, seed: int = 5) -> d
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     full = match(new_left, right, config)
-    return {"changed_records": len(changed), "incremental_s": round(seconds, 3), "cpu_s": round(cpu, 3),
-            "equals_full_run": bool(result.equals(full))}
+    return {
+        "changed_records": len(changed),
+        "incremental_s": round(seconds, 3),
+        "cpu_s": round(cpu, 3),
+        "equals_full_run": bool(result.equals(full)),
+    }
 
 
 # --- child process -----------------------------------------------------------------------------------
@@ -305,8 +347,13 @@ def run_child(spec: dict) -> dict:
     if spec["method"] == "build-cache":
         generated(spec["n"], spec["seed"])
         return {}
-    data = (generated(spec["n"], spec["seed"]) if dataset == "generated" else
-            patstat() if dataset == "patstat" else chicago())
+    data = (
+        generated(spec["n"], spec["seed"])
+        if dataset == "generated"
+        else patstat()
+        if dataset == "patstat"
+        else chicago()
+    )
     left, right = data["left"], data["right"]
     config = MatchConfig()
     if spec["method"] == "incremental":
@@ -323,26 +370,53 @@ def run_child(spec: dict) -> dict:
     if result is not None:  # after the timing: what the candidate passes find, how scores hold up
         extra["candidate_recall"] = candidate_recall(left, right, config)
         extra["reliability"] = reliability(result, left, right)
-    out = {"wall_s": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb()), "inputs_rss_mb": round(rss_before),
-           "rusage_maxrss_mb": round(rusage_peak_mb()),
-           "n_left": len(left), "n_right": len(right), "prepare_s": round(data["prepare_s"], 2), **extra,
-           **evaluate(pairs, left, right)}
+    out = {
+        "wall_s": round(seconds, 3),
+        "peak_rss_mb": round(peak_rss_mb()),
+        "inputs_rss_mb": round(rss_before),
+        "rusage_maxrss_mb": round(rusage_peak_mb()),
+        "n_left": len(left),
+        "n_right": len(right),
+        "prepare_s": round(data["prepare_s"], 2),
+        **extra,
+        **evaluate(pairs, left, right),
+    }
     return out
 
 
 def child(spec: dict) -> dict:
     load = os.getloadavg()[0]  # the machine is shared: what else ran at the time
-    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "load": round(load, 1)}
 
 
 def _print_row(label: str, method: str, out: dict) -> None:
-    keys = ["n_left", "n_right", "wall_s", "cpu_s", "load", "peak_rss_mb", "inputs_rss_mb", "rusage_maxrss_mb", "candidates",
-            "candidate_recall", "pairs", "review", "precision", "recall", "f1", "prepare_s", "changed_records",
-            "incremental_s", "equals_full_run", "error"]
+    keys = [
+        "n_left",
+        "n_right",
+        "wall_s",
+        "cpu_s",
+        "load",
+        "peak_rss_mb",
+        "inputs_rss_mb",
+        "rusage_maxrss_mb",
+        "candidates",
+        "candidate_recall",
+        "pairs",
+        "review",
+        "precision",
+        "recall",
+        "f1",
+        "prepare_s",
+        "changed_records",
+        "incremental_s",
+        "equals_full_run",
+        "error",
+    ]
     fields = "  ".join(f"{k}={out[k]}" for k in keys if k in out)
     print(f"{label:<18} {method:<20} {fields}", flush=True)
 
@@ -386,9 +460,11 @@ def print_table(table: dict, methods: list[str]) -> None:
     for label, row in table.items():
         cells = " ".join(f"{row.get(m, {}).get('f1', 'err'):>19}" for m in methods)
         e = row.get("engine", {})
-        print(f"{label:<18} {cells} {e.get('precision', ''):>8} {e.get('recall', ''):>8} "
-              f"{e.get('candidate_recall', ''):>7} {e.get('wall_s', ''):>8} {e.get('cpu_s', ''):>6} "
-              f"{e.get('load', ''):>5}")
+        print(
+            f"{label:<18} {cells} {e.get('precision', ''):>8} {e.get('recall', ''):>8} "
+            f"{e.get('candidate_recall', ''):>7} {e.get('wall_s', ''):>8} {e.get('cpu_s', ''):>6} "
+            f"{e.get('load', ''):>5}"
+        )
     print()
     for label, row in table.items():
         print(f"reliability {label:<18} {row.get('engine', {}).get('reliability', '')}")

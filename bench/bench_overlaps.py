@@ -125,7 +125,9 @@ def build() -> None:
     vendor_lists = []
     with connection.cursor() as cursor:
         for kind, n in VENDOR_LISTS:
-            lst = AccountList.objects.create(organization=vendor, name=f"Vendor {kind}", kind=kind, record_count=n)
+            lst = AccountList.objects.create(
+                organization=vendor, name=f"Vendor {kind}", kind=kind, record_count=n
+            )
             cursor.execute(RECORD_INSERT, {"list_id": lst.pk, "prefix": f"v{kind[:3]}", "n": n})
             vendor_lists.append(lst.pk)
         left_total = sum(n for _k, n in VENDOR_LISTS)
@@ -137,16 +139,26 @@ def build() -> None:
             partnership = Partnership.objects.create(initiator=vendor, partner=org)
             right = []
             for kind, n in PARTNER_LISTS:
-                lst = AccountList.objects.create(organization=org, name=f"P{i} {kind}", kind=kind, record_count=n)
+                lst = AccountList.objects.create(
+                    organization=org, name=f"P{i} {kind}", kind=kind, record_count=n
+                )
                 cursor.execute(RECORD_INSERT, {"list_id": lst.pk, "prefix": f"p{i}{kind[:3]}", "n": n})
                 right.append(lst.pk)
-                SharingRule.objects.create(partnership=partnership, account_list=lst, level="overlaps",
-                                           fields=["name", "domain"])
+                SharingRule.objects.create(
+                    partnership=partnership, account_list=lst, level="overlaps", fields=["name", "domain"]
+                )
             for lst_id in vendor_lists:  # the vendor shares counts back
                 SharingRule.objects.create(partnership=partnership, account_list_id=lst_id, level="counts")
-            cursor.execute(OVERLAP_INSERT, {"left_lists": vendor_lists, "right_lists": right,
-                                            "partnership": partnership.pk, "left_total": left_total,
-                                            "n": OVERLAPS_PER_PARTNERSHIP})
+            cursor.execute(
+                OVERLAP_INSERT,
+                {
+                    "left_lists": vendor_lists,
+                    "right_lists": right,
+                    "partnership": partnership.pk,
+                    "left_total": left_total,
+                    "n": OVERLAPS_PER_PARTNERSHIP,
+                },
+            )
             print(f"  partnership {i + 1}/{PARTNERS}: {time.perf_counter() - started:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM mapping_overlap")
@@ -167,8 +179,21 @@ def run_wrk(paths: list[str], headers: dict, seconds: int, connections: int) -> 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", handle.name,
-         f"http://127.0.0.1:{PORT}"], capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "-s",
+            handle.name,
+            f"http://127.0.0.1:{PORT}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return next((line for line in out.splitlines() if line.startswith("RESULT")), out)
 
@@ -209,23 +234,49 @@ def main() -> None:
 
     vendor = Organization.objects.get(slug="bench-vendor")
     token = Token.objects.get(user__email="pm@bench-vendor.example").key
-    partnerships = list(Partnership.objects.filter(initiator=vendor).order_by("pk").values_list("pk", flat=True))
+    partnerships = list(
+        Partnership.objects.filter(initiator=vendor).order_by("pk").values_list("pk", flat=True)
+    )
     first_partner = Partnership.objects.get(pk=partnerships[0]).partner
     partner_token = Token.objects.get(user__email=f"pm@{first_partner.slug}.example").key
 
-    env = {**os.environ, "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0",
-           "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "MANIFEST_STATIC": "0", "CONN_MAX_AGE": "600",
-           "LOG_LEVEL": "ERROR", "READ_CACHE": "0" if args.no_cache else "1"}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "MANIFEST_STATIC": "0",
+        "CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "ERROR",
+        "READ_CACHE": "0" if args.no_cache else "1",
+    }
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "prm.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(args.workers),
-         "--access-logfile", "/dev/null", "--error-logfile", "-", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "prm.wsgi",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            str(args.workers),
+            "--access-logfile",
+            "/dev/null",
+            "--error-logfile",
+            "-",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         time.sleep(3)
-        print(f"\n{len(partnerships)} partnerships, {args.connections} connections, {args.seconds} s each, "
-              f"gunicorn {args.workers} sync workers, {os.cpu_count()} CPUs (wrk, server and PostgreSQL share them), "
-              f"read cache {'off' if args.no_cache else 'on'}")
+        print(
+            f"\n{len(partnerships)} partnerships, {args.connections} connections, {args.seconds} s each, "
+            f"gunicorn {args.workers} sync workers, {os.cpu_count()} CPUs (wrk, server and PostgreSQL share them), "
+            f"read cache {'off' if args.no_cache else 'on'}"
+        )
         api = {"Authorization": f"Token {token}", "X-Organization": vendor.pk}
         warm = [f"/api/partnerships/{p}/overlap-matrix/" for p in partnerships]
         run_wrk(warm, api, 3, args.connections)  # warm-up: connections, caches
@@ -233,14 +284,31 @@ def main() -> None:
         scenarios = [
             ("reference: /api/organizations/ (2 queries)", ["/api/organizations/"], api),
             ("overlap matrix (vendor, 10 partnerships)", warm, api),
-            ("overlap list, first page (vendor)", [f"/api/partnerships/{p}/overlaps/" for p in partnerships], api),
-            ("overlap list, first page of one cell (vendor)",
-             [f"/api/partnerships/{p}/overlaps/?view=shared-customers" for p in partnerships], api),
-            ("overlap matrix (partner side)", [f"/api/partnerships/{partnerships[0]}/overlap-matrix/"],
-             {"Authorization": f"Token {partner_token}", "X-Organization": first_partner.pk}),
-            ("portal: overlap matrix page (vendor)", [f"/partnerships/{p}/mapping/" for p in partnerships], portal),
-            ("portal: overlap list page (vendor)", [f"/partnerships/{p}/mapping/overlaps/" for p in partnerships],
-             portal),
+            (
+                "overlap list, first page (vendor)",
+                [f"/api/partnerships/{p}/overlaps/" for p in partnerships],
+                api,
+            ),
+            (
+                "overlap list, first page of one cell (vendor)",
+                [f"/api/partnerships/{p}/overlaps/?view=shared-customers" for p in partnerships],
+                api,
+            ),
+            (
+                "overlap matrix (partner side)",
+                [f"/api/partnerships/{partnerships[0]}/overlap-matrix/"],
+                {"Authorization": f"Token {partner_token}", "X-Organization": first_partner.pk},
+            ),
+            (
+                "portal: overlap matrix page (vendor)",
+                [f"/partnerships/{p}/mapping/" for p in partnerships],
+                portal,
+            ),
+            (
+                "portal: overlap list page (vendor)",
+                [f"/partnerships/{p}/mapping/overlaps/" for p in partnerships],
+                portal,
+            ),
         ]
         for label, paths, headers in scenarios:
             print(f"{label:50s} {run_wrk(paths, headers, args.seconds, args.connections)}", flush=True)

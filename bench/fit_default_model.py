@@ -28,8 +28,12 @@ def labelled(n: int, seed: int):
     left, right, truth = generate_pair(n, seed)
     left, right = prepare(left), prepare(right)
     cands = candidate_pairs(left, right, MatchConfig())
-    pairs = pd.DataFrame({"left_id": left.index.to_numpy()[cands["li"].to_numpy()],
-                          "right_id": right.index.to_numpy()[cands["ri"].to_numpy()]})
+    pairs = pd.DataFrame(
+        {
+            "left_id": left.index.to_numpy()[cands["li"].to_numpy()],
+            "right_id": right.index.to_numpy()[cands["ri"].to_numpy()],
+        }
+    )
     true = pd.MultiIndex.from_frame(truth)
     pairs["is_match"] = pd.MultiIndex.from_frame(pairs[["left_id", "right_id"]]).isin(true)
     return left, right, pairs

@@ -29,74 +29,308 @@ import pandas as pd
 
 COUNTRIES = {
     # code: (aliases as lists spell them, tld, legal forms (canonical, variants...), cities, region)
-    "US": (["USA", "US", "United States", "United States of America", "U.S.A.", "U.S."], "com",
-           [("Inc", "Inc.", "Incorporated", ", Inc."), ("LLC", "L.L.C.", "Llc"), ("Corp", "Corp.", "Corporation")],
-           [("New York", "NY", "100"), ("Chicago", "IL", "606"), ("Austin", "TX", "787"),
-            ("Seattle", "WA", "981"), ("Boston", "MA", "021"), ("San Jose", "CA", "951")]),
-    "GB": (["UK", "United Kingdom", "Great Britain", "GB", "England"], "co.uk",
-           [("Ltd", "Ltd.", "Limited"), ("PLC", "plc", "Public Limited Company")],
-           [("London", "", "EC1"), ("Manchester", "", "M1"), ("Leeds", "", "LS1"), ("Bristol", "", "BS1")]),
-    "DE": (["Germany", "Deutschland", "DE", "DEU"], "de",
-           [("GmbH", "Gmbh", "G.m.b.H."), ("AG", "A.G."), ("GmbH & Co. KG", "GmbH & Co KG")],
-           [("München", "Bayern", "80"), ("Berlin", "Berlin", "10"), ("Köln", "NRW", "50"),
-            ("Hamburg", "Hamburg", "20")]),
-    "FR": (["France", "FR", "FRA"], "fr", [("SA", "S.A."), ("SAS", "S.A.S."), ("SARL", "S.A.R.L.")],
-           [("Paris", "", "75"), ("Lyon", "", "69"), ("Marseille", "", "13"), ("Nantes", "", "44")]),
-    "NL": (["Netherlands", "The Netherlands", "Holland", "NL"], "nl", [("B.V.", "BV", "B.V"), ("N.V.", "NV")],
-           [("Amsterdam", "", "10"), ("Rotterdam", "", "30"), ("Eindhoven", "", "56")]),
-    "SE": (["Sweden", "Sverige", "SE"], "se", [("AB", "Aktiebolag", "AB (publ)")],
-           [("Stockholm", "", "11"), ("Göteborg", "", "41"), ("Malmö", "", "21")]),
-    "FI": (["Finland", "Suomi", "FI"], "fi", [("Oy", "OY"), ("Oyj", "OYJ")],
-           [("Helsinki", "", "00"), ("Espoo", "", "02"), ("Tampere", "", "33")]),
-    "DK": (["Denmark", "Danmark", "DK"], "dk", [("A/S", "AS"), ("ApS", "APS")],
-           [("København", "", "10"), ("Aarhus", "", "80")]),
-    "IT": (["Italy", "Italia", "IT"], "it", [("S.p.A.", "SpA", "S.P.A."), ("S.r.l.", "Srl", "SRL")],
-           [("Milano", "", "201"), ("Roma", "", "001"), ("Torino", "", "101")]),
-    "ES": (["Spain", "España", "ES"], "es", [("S.L.", "SL"), ("S.A.", "SA")],
-           [("Madrid", "", "280"), ("Barcelona", "", "080")]),
-    "PL": (["Poland", "Polska", "PL"], "pl", [("Sp. z o.o.", "sp. z o.o.", "Sp z oo"), ("S.A.", "SA")],
-           [("Warszawa", "", "00"), ("Kraków", "", "30")]),
-    "AU": (["Australia", "AU", "AUS"], "com.au", [("Pty Ltd", "Pty. Ltd.", "Proprietary Limited")],
-           [("Sydney", "NSW", "2000"), ("Melbourne", "VIC", "3000")]),
-    "JP": (["Japan", "JP", "Nippon"], "co.jp", [("K.K.", "KK", "Co., Ltd.")],
-           [("Tokyo", "", "100"), ("Osaka", "", "530")]),
-    "ID": (["Indonesia", "ID", "IDN"], "co.id", [("Tbk", "Tbk.", "(Persero) Tbk")],
-           [("Jakarta", "", "10"), ("Surabaya", "", "60")]),
-    "NO": (["Norway", "Norge", "NO"], "no", [("ASA", "A.S.A.", "AS")], [("Oslo", "", "01"), ("Bergen", "", "50")]),
+    "US": (
+        ["USA", "US", "United States", "United States of America", "U.S.A.", "U.S."],
+        "com",
+        [
+            ("Inc", "Inc.", "Incorporated", ", Inc."),
+            ("LLC", "L.L.C.", "Llc"),
+            ("Corp", "Corp.", "Corporation"),
+        ],
+        [
+            ("New York", "NY", "100"),
+            ("Chicago", "IL", "606"),
+            ("Austin", "TX", "787"),
+            ("Seattle", "WA", "981"),
+            ("Boston", "MA", "021"),
+            ("San Jose", "CA", "951"),
+        ],
+    ),
+    "GB": (
+        ["UK", "United Kingdom", "Great Britain", "GB", "England"],
+        "co.uk",
+        [("Ltd", "Ltd.", "Limited"), ("PLC", "plc", "Public Limited Company")],
+        [("London", "", "EC1"), ("Manchester", "", "M1"), ("Leeds", "", "LS1"), ("Bristol", "", "BS1")],
+    ),
+    "DE": (
+        ["Germany", "Deutschland", "DE", "DEU"],
+        "de",
+        [("GmbH", "Gmbh", "G.m.b.H."), ("AG", "A.G."), ("GmbH & Co. KG", "GmbH & Co KG")],
+        [
+            ("München", "Bayern", "80"),
+            ("Berlin", "Berlin", "10"),
+            ("Köln", "NRW", "50"),
+            ("Hamburg", "Hamburg", "20"),
+        ],
+    ),
+    "FR": (
+        ["France", "FR", "FRA"],
+        "fr",
+        [("SA", "S.A."), ("SAS", "S.A.S."), ("SARL", "S.A.R.L.")],
+        [("Paris", "", "75"), ("Lyon", "", "69"), ("Marseille", "", "13"), ("Nantes", "", "44")],
+    ),
+    "NL": (
+        ["Netherlands", "The Netherlands", "Holland", "NL"],
+        "nl",
+        [("B.V.", "BV", "B.V"), ("N.V.", "NV")],
+        [("Amsterdam", "", "10"), ("Rotterdam", "", "30"), ("Eindhoven", "", "56")],
+    ),
+    "SE": (
+        ["Sweden", "Sverige", "SE"],
+        "se",
+        [("AB", "Aktiebolag", "AB (publ)")],
+        [("Stockholm", "", "11"), ("Göteborg", "", "41"), ("Malmö", "", "21")],
+    ),
+    "FI": (
+        ["Finland", "Suomi", "FI"],
+        "fi",
+        [("Oy", "OY"), ("Oyj", "OYJ")],
+        [("Helsinki", "", "00"), ("Espoo", "", "02"), ("Tampere", "", "33")],
+    ),
+    "DK": (
+        ["Denmark", "Danmark", "DK"],
+        "dk",
+        [("A/S", "AS"), ("ApS", "APS")],
+        [("København", "", "10"), ("Aarhus", "", "80")],
+    ),
+    "IT": (
+        ["Italy", "Italia", "IT"],
+        "it",
+        [("S.p.A.", "SpA", "S.P.A."), ("S.r.l.", "Srl", "SRL")],
+        [("Milano", "", "201"), ("Roma", "", "001"), ("Torino", "", "101")],
+    ),
+    "ES": (
+        ["Spain", "España", "ES"],
+        "es",
+        [("S.L.", "SL"), ("S.A.", "SA")],
+        [("Madrid", "", "280"), ("Barcelona", "", "080")],
+    ),
+    "PL": (
+        ["Poland", "Polska", "PL"],
+        "pl",
+        [("Sp. z o.o.", "sp. z o.o.", "Sp z oo"), ("S.A.", "SA")],
+        [("Warszawa", "", "00"), ("Kraków", "", "30")],
+    ),
+    "AU": (
+        ["Australia", "AU", "AUS"],
+        "com.au",
+        [("Pty Ltd", "Pty. Ltd.", "Proprietary Limited")],
+        [("Sydney", "NSW", "2000"), ("Melbourne", "VIC", "3000")],
+    ),
+    "JP": (
+        ["Japan", "JP", "Nippon"],
+        "co.jp",
+        [("K.K.", "KK", "Co., Ltd.")],
+        [("Tokyo", "", "100"), ("Osaka", "", "530")],
+    ),
+    "ID": (
+        ["Indonesia", "ID", "IDN"],
+        "co.id",
+        [("Tbk", "Tbk.", "(Persero) Tbk")],
+        [("Jakarta", "", "10"), ("Surabaya", "", "60")],
+    ),
+    "NO": (
+        ["Norway", "Norge", "NO"],
+        "no",
+        [("ASA", "A.S.A.", "AS")],
+        [("Oslo", "", "01"), ("Bergen", "", "50")],
+    ),
 }
-COUNTRY_WEIGHTS = {"US": 40, "GB": 12, "DE": 10, "FR": 7, "NL": 5, "SE": 3, "FI": 2, "DK": 2, "IT": 5,
-                   "ES": 4, "PL": 3, "AU": 4, "JP": 3, "ID": 2, "NO": 2}
+COUNTRY_WEIGHTS = {
+    "US": 40,
+    "GB": 12,
+    "DE": 10,
+    "FR": 7,
+    "NL": 5,
+    "SE": 3,
+    "FI": 2,
+    "DK": 2,
+    "IT": 5,
+    "ES": 4,
+    "PL": 3,
+    "AU": 4,
+    "JP": 3,
+    "ID": 2,
+    "NO": 2,
+}
 # Words a listing or a CRM adds after a name.
-LISTING_NOISE = ["Class A", "Class B", "Common Shares", "Ord Shs", "DL -,01", "B Fria", "Registered Shs",
-                 "ADR", "Pref", "EO 1", "Common Stock", "Units"]
+LISTING_NOISE = [
+    "Class A",
+    "Class B",
+    "Common Shares",
+    "Ord Shs",
+    "DL -,01",
+    "B Fria",
+    "Registered Shs",
+    "ADR",
+    "Pref",
+    "EO 1",
+    "Common Stock",
+    "Units",
+]
 CRM_NOISE = ["- EMEA", "(old)", "- DO NOT USE", "(Germany)", "- APAC", "(duplicate)", "- HQ", "(inactive)"]
 JUNK_SITES = ["reseller-portal.com", "example.com", "partnerhub.net", "crm-import.io"]
 
-WORDS = ["Blue", "River", "North", "Star", "Summit", "Pine", "Oak", "Silver", "Stone", "Bridge", "Eagle",
-         "Harbor", "Maple", "Red", "Rock", "Lake", "Sun", "Iron", "Cedar", "Falcon", "Crest", "Atlas", "Nova",
-         "Apex", "Vertex", "Quantum", "Pioneer", "Liberty", "Golden", "Green", "Frontier", "Horizon", "Cobalt",
-         "Granite", "Meadow", "Polar", "Coastal", "Prairie", "Beacon", "Anchor", "Orbit", "Zenith", "Delta",
-         "Sierra", "Evergreen", "Keystone", "Sterling", "Trinity", "Union", "Crown"]
-FAMILY = ["Müller", "Schröder", "Lefèvre", "Dubois", "García", "Núñez", "Johansson", "Søren", "Kowalski",
-          "Nowak", "Rossi", "Bianchi", "Jansen", "de Vries", "Smith", "Johnson", "O'Brien", "McAllister",
-          "Tanaka", "Suzuki", "Virtanen", "Björk", "Weiß", "Hoffmann", "Moreau", "Ferrari"]
-INDUSTRY = ["Software", "Systems", "Technologies", "Solutions", "Consulting", "Logistics", "Manufacturing",
-            "Industries", "Holdings", "Group", "Partners", "Capital", "Foods", "Pharmaceuticals", "Labs",
-            "Services", "Networks", "Media", "Energy", "International", "Engineering", "Analytics",
-            "Security", "Healthcare", "Robotics", "Materials", "Chemicals", "Electronics", "Design",
-            "Construction", "Insurance", "Financial", "Motors", "Retail", "Trading", "Ventures"]
-ABBREV = {"International": ["Intl", "Int'l", "INTL"], "Manufacturing": ["Mfg", "Mfg."],
-          "Technologies": ["Tech", "Technology", "Techn."], "Services": ["Svcs", "Service"],
-          "Systems": ["Sys", "System"], "Group": ["Grp"], "Holdings": ["Hldgs", "Holding"],
-          "Pharmaceuticals": ["Pharma", "Pharm."], "Laboratories": ["Labs"], "Engineering": ["Eng."],
-          "Industries": ["Inds", "Industrial"], "Electronics": ["Electr.", "Electronic"],
-          "Financial": ["Fin."], "Chemicals": ["Chem."]}
+WORDS = [
+    "Blue",
+    "River",
+    "North",
+    "Star",
+    "Summit",
+    "Pine",
+    "Oak",
+    "Silver",
+    "Stone",
+    "Bridge",
+    "Eagle",
+    "Harbor",
+    "Maple",
+    "Red",
+    "Rock",
+    "Lake",
+    "Sun",
+    "Iron",
+    "Cedar",
+    "Falcon",
+    "Crest",
+    "Atlas",
+    "Nova",
+    "Apex",
+    "Vertex",
+    "Quantum",
+    "Pioneer",
+    "Liberty",
+    "Golden",
+    "Green",
+    "Frontier",
+    "Horizon",
+    "Cobalt",
+    "Granite",
+    "Meadow",
+    "Polar",
+    "Coastal",
+    "Prairie",
+    "Beacon",
+    "Anchor",
+    "Orbit",
+    "Zenith",
+    "Delta",
+    "Sierra",
+    "Evergreen",
+    "Keystone",
+    "Sterling",
+    "Trinity",
+    "Union",
+    "Crown",
+]
+FAMILY = [
+    "Müller",
+    "Schröder",
+    "Lefèvre",
+    "Dubois",
+    "García",
+    "Núñez",
+    "Johansson",
+    "Søren",
+    "Kowalski",
+    "Nowak",
+    "Rossi",
+    "Bianchi",
+    "Jansen",
+    "de Vries",
+    "Smith",
+    "Johnson",
+    "O'Brien",
+    "McAllister",
+    "Tanaka",
+    "Suzuki",
+    "Virtanen",
+    "Björk",
+    "Weiß",
+    "Hoffmann",
+    "Moreau",
+    "Ferrari",
+]
+INDUSTRY = [
+    "Software",
+    "Systems",
+    "Technologies",
+    "Solutions",
+    "Consulting",
+    "Logistics",
+    "Manufacturing",
+    "Industries",
+    "Holdings",
+    "Group",
+    "Partners",
+    "Capital",
+    "Foods",
+    "Pharmaceuticals",
+    "Labs",
+    "Services",
+    "Networks",
+    "Media",
+    "Energy",
+    "International",
+    "Engineering",
+    "Analytics",
+    "Security",
+    "Healthcare",
+    "Robotics",
+    "Materials",
+    "Chemicals",
+    "Electronics",
+    "Design",
+    "Construction",
+    "Insurance",
+    "Financial",
+    "Motors",
+    "Retail",
+    "Trading",
+    "Ventures",
+]
+ABBREV = {
+    "International": ["Intl", "Int'l", "INTL"],
+    "Manufacturing": ["Mfg", "Mfg."],
+    "Technologies": ["Tech", "Technology", "Techn."],
+    "Services": ["Svcs", "Service"],
+    "Systems": ["Sys", "System"],
+    "Group": ["Grp"],
+    "Holdings": ["Hldgs", "Holding"],
+    "Pharmaceuticals": ["Pharma", "Pharm."],
+    "Laboratories": ["Labs"],
+    "Engineering": ["Eng."],
+    "Industries": ["Inds", "Industrial"],
+    "Electronics": ["Electr.", "Electronic"],
+    "Financial": ["Fin."],
+    "Chemicals": ["Chem."],
+}
 FREE_MAIL = ["gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "gmx.de", "icloud.com"]
 SYLL_C = "bdfgklmnprstvzch"
 SYLL_V = "aeiouy"
-ACCENT_STRIP = str.maketrans({"ü": "u", "ö": "o", "ä": "a", "é": "e", "è": "e", "ê": "e", "á": "a", "í": "i",
-                              "ó": "o", "ú": "u", "ñ": "n", "ç": "c", "ø": "o", "å": "a", "ß": "ss", "Ü": "U",
-                              "Ö": "O", "Ä": "A", "É": "E"})
+ACCENT_STRIP = str.maketrans(
+    {
+        "ü": "u",
+        "ö": "o",
+        "ä": "a",
+        "é": "e",
+        "è": "e",
+        "ê": "e",
+        "á": "a",
+        "í": "i",
+        "ó": "o",
+        "ú": "u",
+        "ñ": "n",
+        "ç": "c",
+        "ø": "o",
+        "å": "a",
+        "ß": "ss",
+        "Ü": "U",
+        "Ö": "O",
+        "Ä": "A",
+        "É": "E",
+    }
+)
 
 
 def _syllable_name(rng: random.Random) -> str:
@@ -115,8 +349,11 @@ def _core(rng: random.Random) -> str:
     if r < 0.55:
         return _syllable_name(rng)
     if r < 0.8:
-        return f"{rng.choice(WORDS)} {rng.choice(WORDS)}" if rng.random() < 0.5 else \
-            f"{rng.choice(WORDS)}{_syllable_name(rng).lower()}"
+        return (
+            f"{rng.choice(WORDS)} {rng.choice(WORDS)}"
+            if rng.random() < 0.5
+            else f"{rng.choice(WORDS)}{_syllable_name(rng).lower()}"
+        )
     if r < 0.9:
         return f"{rng.choice(FAMILY)} & {rng.choice(FAMILY)}"
     return f"{_syllable_name(rng)} {rng.choice(FAMILY)}"
@@ -127,8 +364,14 @@ def _stem_of(name: str) -> str:
     return "".join(ch for ch in ascii_name if ch.isalnum())
 
 
-def _entity(rng: random.Random, eid: int, used: set, core: str | None = None,
-            country: str | None = None, sibling_of: str | None = None) -> dict:
+def _entity(
+    rng: random.Random,
+    eid: int,
+    used: set,
+    core: str | None = None,
+    country: str | None = None,
+    sibling_of: str | None = None,
+) -> dict:
     country = country or rng.choices(list(COUNTRY_WEIGHTS), weights=list(COUNTRY_WEIGHTS.values()))[0]
     if core is None:
         # distinct companies get distinct core names: two unrelated "Bepol LLC" would make the ground
@@ -146,10 +389,15 @@ def _entity(rng: random.Random, eid: int, used: set, core: str | None = None,
     # a sibling's site is named after its line of business: acmesystems.com next to acme.com
     stem = _stem_of(core + (industry if rng.random() < 0.6 or sibling_of else ""))
     return {
-        "eid": eid, "name": name, "core": core, "industry": industry, "country": country,
+        "eid": eid,
+        "name": name,
+        "core": core,
+        "industry": industry,
+        "country": country,
         "legal": rng.choice(forms),
         "domain": f"{stem}.{tld if rng.random() < 0.6 else 'com'}" if rng.random() < 0.8 else "",
-        "city": city, "region": region,
+        "city": city,
+        "region": region,
         "postal": postal_prefix + "".join(rng.choice("0123456789") for _ in range(5 - len(postal_prefix))),
     }
 
@@ -160,11 +408,11 @@ def _typo(rng: random.Random, text: str) -> str:
     i = rng.randrange(1, len(text) - 1)
     op = rng.random()
     if op < 0.3:
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     if op < 0.6:
-        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
     if op < 0.8:
-        return text[:i] + rng.choice("abcdefghijklmnoprstuvy") + text[i + 1:]
+        return text[:i] + rng.choice("abcdefghijklmnoprstuvy") + text[i + 1 :]
     return text[:i] + text[i] + text[i:]
 
 
@@ -189,7 +437,9 @@ def _render_name(rng: random.Random, e: dict) -> str:
     if rng.random() < 0.3:
         words = [rng.choice(ABBREV[w]) if w in ABBREV and rng.random() < 0.7 else w for w in words]
     if rng.random() < 0.05:  # words cut short, but never the first
-        words = [words[0]] + [_cut_short(rng, w) if len(w) >= 5 and rng.random() < 0.7 else w for w in words[1:]]
+        words = [words[0]] + [
+            _cut_short(rng, w) if len(w) >= 5 and rng.random() < 0.7 else w for w in words[1:]
+        ]
     name = _joined(rng, " ".join(words)) if rng.random() < 0.5 else " ".join(words)
     if "&" in name and rng.random() < 0.3:
         name = name.replace("&", "and")
@@ -234,8 +484,9 @@ def _render_website(rng: random.Random, e: dict) -> str | None:
     if rng.random() < 0.07:  # the same company's site under another country's TLD
         stem = domain.split(".", 1)[0]
         domain = f"{stem}.{rng.choice(['com', 'de', 'co.uk', 'fr', 'io', 'net'])}"
-    host = rng.choices([domain, "www." + domain, rng.choice(["shop.", "en.", "my.", "app."]) + domain],
-                       weights=[50, 40, 10])[0]
+    host = rng.choices(
+        [domain, "www." + domain, rng.choice(["shop.", "en.", "my.", "app."]) + domain], weights=[50, 40, 10]
+    )[0]
     form = rng.random()
     if form < 0.4:
         return host
@@ -252,8 +503,11 @@ def _render(rng: random.Random, e: dict, rid, side: str) -> dict:
     email = None
     if rng.random() < 0.35:
         person = rng.choice(["jane.doe", "j.smith", "info", "sales", "m.rossi", "k.tanaka"])
-        email = f"{person}@{e['domain']}" if e["domain"] and rng.random() < 0.7 else \
-            f"{person}{rng.randrange(100)}@{rng.choice(FREE_MAIL)}"
+        email = (
+            f"{person}@{e['domain']}"
+            if e["domain"] and rng.random() < 0.7
+            else f"{person}{rng.randrange(100)}@{rng.choice(FREE_MAIL)}"
+        )
     city = e["city"] if rng.random() < 0.7 else None
     if city and rng.random() < 0.2:
         city = city.upper() if rng.random() < 0.5 else city.translate(ACCENT_STRIP)
@@ -281,25 +535,38 @@ def generate_pair(n: int = 10_000, seed: int = 7, overlap: float = 0.4, sibling_
     n_only = n - n_shared
     used: set[str] = set()
     entities = [_entity(rng, eid, used) for eid in range(n_shared + 2 * n_only)]
-    shared, left_only, right_only = (entities[:n_shared], entities[n_shared:n_shared + n_only],
-                                     entities[n_shared + n_only:])
+    shared, left_only, right_only = (
+        entities[:n_shared],
+        entities[n_shared : n_shared + n_only],
+        entities[n_shared + n_only :],
+    )
     # Confusable siblings: same core name, other line of business, other domain; one on each side.
     n_sib = int(n * sibling_rate)
     for i in range(min(n_sib, len(left_only), len(right_only))):
         base = left_only[i]
-        sibling = _entity(rng, right_only[i]["eid"], used, core=base["core"],
-                          country=base["country"] if rng.random() < 0.7 else None,
-                          sibling_of=base["industry"] or "-")
+        sibling = _entity(
+            rng,
+            right_only[i]["eid"],
+            used,
+            core=base["core"],
+            country=base["country"] if rng.random() < 0.7 else None,
+            sibling_of=base["industry"] or "-",
+        )
         right_only[i] = sibling
     left_entities = shared + left_only
     right_entities = shared + right_only
     rng.shuffle(left_entities)
     rng.shuffle(right_entities)
     left = pd.DataFrame([_render(rng, e, i, "L") for i, e in enumerate(left_entities)]).set_index("id")
-    right = pd.DataFrame([_render(rng, e, f"r{i}", "R") for i, e in enumerate(right_entities)]).set_index("id")
+    right = pd.DataFrame([_render(rng, e, f"r{i}", "R") for i, e in enumerate(right_entities)]).set_index(
+        "id"
+    )
     left.index.name = right.index.name = "id"
-    truth = (left.reset_index()[["id", "entity"]].rename(columns={"id": "left_id"})
-             .merge(right.reset_index()[["id", "entity"]].rename(columns={"id": "right_id"}), on="entity"))
+    truth = (
+        left.reset_index()[["id", "entity"]]
+        .rename(columns={"id": "left_id"})
+        .merge(right.reset_index()[["id", "entity"]].rename(columns={"id": "right_id"}), on="entity")
+    )
     return left, right, truth[["left_id", "right_id"]]
 
 

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from mapping.lists.services import imports as import_services
 from mapping.models import (
     AccountList,
     AccountRecord,
@@ -13,12 +14,13 @@ from mapping.models import (
     MatchRun,
     Overlap,
 )
-from mapping.lists.services import imports as import_services
 from prm.common.errors import ApplicationError
 
 
 class AdminImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV or XLSX; columns are recognized, or the list's remembered mapping is used.")
+    file = forms.FileField(
+        help_text="CSV or XLSX; columns are recognized, or the list's remembered mapping is used."
+    )
     mode = forms.ChoiceField(choices=ImportJob.Mode.choices, initial=ImportJob.Mode.REPLACE)
     skip_invalid_rows = forms.BooleanField(required=False)
 
@@ -34,7 +36,11 @@ class AccountListAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:list_id>/import/", self.admin_site.admin_view(self.import_view), name="mapping_accountlist_import"),
+            path(
+                "<int:list_id>/import/",
+                self.admin_site.admin_view(self.import_view),
+                name="mapping_accountlist_import",
+            ),
             *super().get_urls(),
         ]
 
@@ -42,7 +48,9 @@ class AccountListAdmin(admin.ModelAdmin):
     def import_link(self, obj):
         if obj.is_segment:
             return "—"
-        return format_html('<a href="{}">Import a file</a>', reverse("admin:mapping_accountlist_import", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">Import a file</a>', reverse("admin:mapping_accountlist_import", args=[obj.pk])
+        )
 
     def import_view(self, request, list_id: int):
         """Import a file as the signed-in staff member: the same service as the portal, so they
@@ -89,8 +97,20 @@ class AccountRecordAdmin(admin.ModelAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "account_list", "source", "status", "mode", "rows_total", "added", "edited", "removed",
-                    "rows_skipped", "rows_duplicate", "created_at"]
+    list_display = [
+        "id",
+        "account_list",
+        "source",
+        "status",
+        "mode",
+        "rows_total",
+        "added",
+        "edited",
+        "removed",
+        "rows_skipped",
+        "rows_duplicate",
+        "created_at",
+    ]
     list_filter = ["status", "source", "mode"]
     search_fields = ["account_list__name", "original_filename", "checksum"]
     list_select_related = ["account_list"]
@@ -118,8 +138,19 @@ class ListChangeSetAdmin(admin.ModelAdmin):
 
 @admin.register(MatchRun)
 class MatchRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "partnership", "status", "kind", "trigger", "progress", "records_rematched", "matches",
-                    "review", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "partnership",
+        "status",
+        "kind",
+        "trigger",
+        "progress",
+        "records_rematched",
+        "matches",
+        "review",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "kind", "created_at"]
     search_fields = ["partnership__initiator__name", "partnership__partner__name", "trigger", "error"]
     list_select_related = ["partnership__initiator", "partnership__partner"]
@@ -133,11 +164,24 @@ class MatchRunAdmin(admin.ModelAdmin):
 class OverlapAdmin(admin.ModelAdmin):
     list_display = ["id", "partnership", "left_record", "right_record", "score", "status", "confirmed"]
     list_filter = ["status", "confirmed"]
-    search_fields = ["left_record__name", "right_record__name", "partnership__initiator__name",
-                     "partnership__partner__name"]
+    search_fields = [
+        "left_record__name",
+        "right_record__name",
+        "partnership__initiator__name",
+        "partnership__partner__name",
+    ]
     list_select_related = ["partnership__initiator", "partnership__partner", "left_record", "right_record"]
     raw_id_fields = ["left_record", "right_record", "run"]
-    readonly_fields = ["partnership", "left_list", "right_list", "score", "status", "reasons", "confirmed", "run"]
+    readonly_fields = [
+        "partnership",
+        "left_list",
+        "right_list",
+        "score",
+        "status",
+        "reasons",
+        "confirmed",
+        "run",
+    ]
 
     def has_add_permission(self, request):
         return False  # overlaps come from the engine; people record decisions instead
@@ -149,8 +193,13 @@ class MatchDecisionAdmin(admin.ModelAdmin):
     list_filter = ["decision"]
     search_fields = ["left_record__name", "right_record__name"]
     raw_id_fields = ["left_record", "right_record"]
-    list_select_related = ["partnership__initiator", "partnership__partner", "left_record", "right_record",
-                           "decided_by"]
+    list_select_related = [
+        "partnership__initiator",
+        "partnership__partner",
+        "left_record",
+        "right_record",
+        "decided_by",
+    ]
 
 
 # Sharing rules are written through the portal or the API (the service audits every change):

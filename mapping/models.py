@@ -6,10 +6,30 @@ are those they always had.
 """
 
 from mapping.lists.models import AccountList, AccountRecord, ImportJob, ListChangeSet
-from mapping.matching.models import MatchBlockJob, MatchDecision, MatchRun, MatchSettings, MatchState, Overlap, SideDecision
+from mapping.matching.models import (
+    MatchBlockJob,
+    MatchDecision,
+    MatchRun,
+    MatchSettings,
+    MatchState,
+    Overlap,
+    SideDecision,
+)
 from mapping.sharing.models import OverlapTally, SharingRule, SharingRuleChange
 
 __all__ = [
-    "AccountList", "AccountRecord", "ImportJob", "ListChangeSet", "MatchBlockJob", "MatchDecision", "MatchRun",
-    "MatchSettings", "MatchState", "Overlap", "OverlapTally", "SharingRule", "SharingRuleChange", "SideDecision",
+    "AccountList",
+    "AccountRecord",
+    "ImportJob",
+    "ListChangeSet",
+    "MatchBlockJob",
+    "MatchDecision",
+    "MatchRun",
+    "MatchSettings",
+    "MatchState",
+    "Overlap",
+    "OverlapTally",
+    "SharingRule",
+    "SharingRuleChange",
+    "SideDecision",
 ]

@@ -237,12 +237,18 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
     ),
     "reads": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _READ_CACHE_URL,
-         "TIMEOUT": READ_CACHE_SECONDS}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _READ_CACHE_URL,
+            "TIMEOUT": READ_CACHE_SECONDS,
+        }
         if _READ_CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "reads",
-              "TIMEOUT": READ_CACHE_SECONDS,
-              "OPTIONS": {"MAX_ENTRIES": env.int("READ_CACHE_ENTRIES", default=500)}}
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "reads",
+            "TIMEOUT": READ_CACHE_SECONDS,
+            "OPTIONS": {"MAX_ENTRIES": env.int("READ_CACHE_ENTRIES", default=500)},
+        }
     ),
 }
 
@@ -313,6 +319,8 @@ MATCH_FANOUT_STALE_SECONDS = env.int("MATCH_FANOUT_STALE_SECONDS", default=300)
 MATCH_FANOUT_MIN_RECORDS = env.int("MATCH_FANOUT_MIN_RECORDS", default=1_000_000)
 MATCH_FANOUT_BLOCKS = env.int("MATCH_FANOUT_BLOCKS", default=8)
 # Chords need a result backend; Redis serves as both.
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None)
+CELERY_RESULT_BACKEND = env(
+    "CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None
+)
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BEAT_SCHEDULE["reap-match-runs"] = {"task": "mapping.tasks.reap_match_runs", "schedule": 60.0}

@@ -28,9 +28,9 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from accounts.models import Membership, Organization, Partnership, PartnershipInvitation, Role, User  # noqa: E402
 from accounts.services import invitations as invitation_services  # noqa: E402
 from accounts.services import partnerships as partnership_services  # noqa: E402
+from mapping.lists.services.lists import account_list_create  # noqa: E402
 from mapping.matching.models import MatchRun  # noqa: E402
 from mapping.models import AccountList, ImportJob, ListChangeSet  # noqa: E402
-from mapping.lists.services.lists import account_list_create  # noqa: E402
 
 
 def _admin_of(org: Organization) -> User:
@@ -38,7 +38,12 @@ def _admin_of(org: Organization) -> User:
 
 
 def _pm_of(org: Organization) -> User:
-    return Membership.objects.filter(organization=org, role=Role.PARTNER_MANAGER).select_related("user").first().user
+    return (
+        Membership.objects.filter(organization=org, role=Role.PARTNER_MANAGER)
+        .select_related("user")
+        .first()
+        .user
+    )
 
 
 def _spare_partnership(org: Organization) -> Partnership:
@@ -71,13 +76,17 @@ def prepare(user: User) -> dict:
     lists = AccountList.objects.filter(organization=org, base_list__isnull=True).order_by("pk")
     account_list = lists.first()
     spare_list = account_list_create(
-        actor=_admin_of(org), org=org, name=f"Spare list for the fuzzer ({user.email})",
+        actor=_admin_of(org),
+        org=org,
+        name=f"Spare list for the fuzzer ({user.email})",
         description="The fuzzer deletes this one.",
     )
     job = ImportJob.objects.filter(account_list=account_list).order_by("pk").first()
     changeset = ListChangeSet.objects.filter(account_list=account_list).order_by("pk").first()
     record = account_list.records.order_by("pk").first()
-    other_member = Membership.objects.filter(organization=org).exclude(user=user).exclude(role=Role.ADMIN).first()
+    other_member = (
+        Membership.objects.filter(organization=org).exclude(user=user).exclude(role=Role.ADMIN).first()
+    )
     invitation = invitation_services.invitation_create(
         actor=_admin_of(org), org=org, email=f"fuzz-invitee-{user.pk}@example.com", role=Role.VIEWER
     )
@@ -112,7 +121,10 @@ def prepare(user: User) -> dict:
         "operations": [
             ("DELETE /api/lists/{list_id}/", {"path.list_id": spare_list.pk}),
             ("POST /api/partnerships/{partnership_id}/end/", {"path.partnership_id": spare_partnership.pk}),
-            ("POST /api/partnership-invitations/{invitation_id}/revoke/", {"path.invitation_id": partner_invitation.pk}),
+            (
+                "POST /api/partnership-invitations/{invitation_id}/revoke/",
+                {"path.invitation_id": partner_invitation.pk},
+            ),
         ],
     }
 
@@ -121,9 +133,14 @@ def write_config(path: Path, prepared: dict) -> None:
     # The organization is named in every request: one the fuzzer creates could otherwise come first
     # by name and become the current one. No cache: nothing is written into the work tree.
     lines = [
-        "[cache]", "enabled = false", "",
-        "[headers]", f"Authorization = {_toml('Token ' + prepared['token'])}",
-        f"X-Organization = {_toml(str(prepared['organization']))}", "", "[parameters]",
+        "[cache]",
+        "enabled = false",
+        "",
+        "[headers]",
+        f"Authorization = {_toml('Token ' + prepared['token'])}",
+        f"X-Organization = {_toml(str(prepared['organization']))}",
+        "",
+        "[parameters]",
     ]
     lines += [f"{_toml(k)} = {_toml(v)}" for k, v in prepared["parameters"].items()]
     for label, params in prepared["operations"]:

@@ -18,7 +18,9 @@ def clean_email(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationFailed("Enter a valid e-mail address.", extra={"email": ["Enter a valid e-mail address."]}) from None
+        raise ValidationFailed(
+            "Enter a valid e-mail address.", extra={"email": ["Enter a valid e-mail address."]}
+        ) from None
     return email
 
 
@@ -44,7 +46,9 @@ def invitation_create(*, actor, org: Organization, email: str, role: str) -> Inv
     require_capability(actor=actor, org=org, capability=Capability.MANAGE_MEMBERS)
     email = clean_email(email)
     if role not in Role.values:
-        raise ValidationFailed(f"Unknown role: {role!r}.", extra={"role": [f"Choose one of {', '.join(Role.values)}."]})
+        raise ValidationFailed(
+            f"Unknown role: {role!r}.", extra={"role": [f"Choose one of {', '.join(Role.values)}."]}
+        )
     if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
         raise Conflict(f"{email} is already a member of {org.name}.")
     # A pending invitation to the same address is replaced, so the newest link is the one that works.
@@ -77,7 +81,9 @@ def invitation_accept(*, actor, token: str) -> Membership:
     with transaction.atomic():
         try:
             invitation = (
-                Invitation.objects.select_for_update().select_related("organization").get(token=str(token)[:64])
+                Invitation.objects.select_for_update()
+                .select_related("organization")
+                .get(token=str(token)[:64])
             )
         except Invitation.DoesNotExist:
             raise NotFound("This invitation link is not valid.") from None
@@ -89,7 +95,9 @@ def invitation_accept(*, actor, token: str) -> Membership:
     if expired:
         raise Gone("This invitation has expired. Ask for a new one.")
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+        invitation = (
+            Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+        )
         if invitation.status == InvitationStatus.ACCEPTED:
             raise Gone("This invitation has already been used.")
         if invitation.status != InvitationStatus.PENDING:
@@ -100,7 +108,9 @@ def invitation_accept(*, actor, token: str) -> Membership:
             )
         if Membership.objects.filter(user=actor, organization=invitation.organization).exists():
             raise Conflict(f"You are already a member of {invitation.organization.name}.")
-        membership = Membership.objects.create(user=actor, organization=invitation.organization, role=invitation.role)
+        membership = Membership.objects.create(
+            user=actor, organization=invitation.organization, role=invitation.role
+        )
         invitation.status = InvitationStatus.ACCEPTED
         invitation.accepted_by = actor
         invitation.accepted_at = timezone.now()

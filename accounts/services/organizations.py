@@ -19,17 +19,25 @@ def _unique_slug(name: str) -> str:
 
 def _clean_name(name) -> str:
     # One line: the name goes into e-mail subjects (a line break there is a BadHeaderError).
-    return clean_single_line(name, field="name", label="organization name",
-                             max_length=model_max_length(Organization, "name"))
+    return clean_single_line(
+        name, field="name", label="organization name", max_length=model_max_length(Organization, "name")
+    )
 
 
 def _clean_website(website) -> str:
-    return clean_single_line(website, field="website", label="website", required=False,
-                             max_length=model_max_length(Organization, "website"))
+    return clean_single_line(
+        website,
+        field="website",
+        label="website",
+        required=False,
+        max_length=model_max_length(Organization, "website"),
+    )
 
 
 @transaction.atomic
-def organization_create(*, actor, name: str, kind: str = Organization.Kind.OTHER, website: str = "") -> Organization:
+def organization_create(
+    *, actor, name: str, kind: str = Organization.Kind.OTHER, website: str = ""
+) -> Organization:
     """A new organization with the actor as its first admin."""
     name = _clean_name(name)
     website = _clean_website(website)
@@ -41,8 +49,9 @@ def organization_create(*, actor, name: str, kind: str = Organization.Kind.OTHER
 
 
 @transaction.atomic
-def organization_update(*, actor, org: Organization, name: str | None = None, website: str | None = None,
-                        kind: str | None = None) -> Organization:
+def organization_update(
+    *, actor, org: Organization, name: str | None = None, website: str | None = None, kind: str | None = None
+) -> Organization:
     require_capability(actor=actor, org=org, capability=Capability.MANAGE_MEMBERS)
     if name is not None:
         org.name = _clean_name(name)
@@ -64,7 +73,9 @@ def _admin_count(org: Organization) -> int:
 def membership_change_role(*, actor, membership: Membership, role: str) -> Membership:
     require_capability(actor=actor, org=membership.organization, capability=Capability.MANAGE_MEMBERS)
     if role not in Role.values:
-        raise ValidationFailed(f"Unknown role: {role!r}.", extra={"role": [f"Choose one of {', '.join(Role.values)}."]})
+        raise ValidationFailed(
+            f"Unknown role: {role!r}.", extra={"role": [f"Choose one of {', '.join(Role.values)}."]}
+        )
     # Lock the organization's admin rows so two demotions cannot leave it without an admin.
     list(Membership.objects.select_for_update().filter(organization=membership.organization, role=Role.ADMIN))
     if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(membership.organization) <= 1:

@@ -57,11 +57,15 @@ def partnership_invite(
     if invitee is None:
         # If the address belongs to a member of exactly one organization, address that one.
         orgs = list(
-            Organization.objects.filter(memberships__user__email__iexact=email).exclude(pk=org.pk).distinct()[:2]
+            Organization.objects.filter(memberships__user__email__iexact=email)
+            .exclude(pk=org.pk)
+            .distinct()[:2]
         )
         invitee = orgs[0] if len(orgs) == 1 else None
         if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
-            raise ValidationFailed("That address belongs to your own organization; invite someone at the partner.")
+            raise ValidationFailed(
+                "That address belongs to your own organization; invite someone at the partner."
+            )
     if invitee is not None:
         if invitee.pk == org.pk:
             raise ValidationFailed("An organization cannot partner with itself.")
@@ -97,7 +101,9 @@ def _load_pending(token: str) -> PartnershipInvitation:
     if invitation.status == InvitationStatus.ACCEPTED:
         raise Gone("This partnership invitation has already been accepted.")
     if invitation.status != InvitationStatus.PENDING:
-        raise Gone(f"This partnership invitation is no longer valid ({invitation.get_status_display().lower()}).")
+        raise Gone(
+            f"This partnership invitation is no longer valid ({invitation.get_status_display().lower()})."
+        )
     return invitation
 
 
@@ -117,7 +123,9 @@ def partnership_invitation_accept(*, actor, org: Organization, token: str) -> Pa
     """The second opt-in: the partnership starts now, at the Onboard stage."""
     _load_pending(token)
     with transaction.atomic():
-        invitation = PartnershipInvitation.objects.select_for_update().select_related("inviter").get(token=token)
+        invitation = (
+            PartnershipInvitation.objects.select_for_update().select_related("inviter").get(token=token)
+        )
         if invitation.status != InvitationStatus.PENDING:
             raise Gone("This partnership invitation has already been answered.")
         _check_responder(actor=actor, org=org, invitation=invitation)
@@ -171,7 +179,9 @@ def partnership_invitation_revoke(*, actor, org: Organization, invitation: Partn
 
 
 def _lock(partnership: Partnership) -> Partnership:
-    return Partnership.objects.select_for_update().select_related("initiator", "partner").get(pk=partnership.pk)
+    return (
+        Partnership.objects.select_for_update().select_related("initiator", "partner").get(pk=partnership.pk)
+    )
 
 
 @transaction.atomic
@@ -183,7 +193,8 @@ def partnership_change_stage(
         raise NotFound("Partnership not found.")
     if stage not in Stage.values:
         raise ValidationFailed(
-            f"Unknown lifecycle stage: {stage!r}.", extra={"stage": [f"Choose one of {', '.join(Stage.values)}."]}
+            f"Unknown lifecycle stage: {stage!r}.",
+            extra={"stage": [f"Choose one of {', '.join(Stage.values)}."]},
         )
     if len(note or "") > 2000:
         raise ValidationFailed("The note is too long (2000 characters at most).")
@@ -215,14 +226,21 @@ def partnership_set_tier(*, actor, org: Organization, partnership: Partnership, 
     if not partnership.sets_tier(org):
         raise PermissionDeniedError(f"Only {partnership.initiator.name} sets the tier of this partnership.")
     if tier not in Tier.values:
-        raise ValidationFailed(f"Unknown tier: {tier!r}.", extra={"tier": [f"Choose one of {', '.join(Tier.values)}."]})
+        raise ValidationFailed(
+            f"Unknown tier: {tier!r}.", extra={"tier": [f"Choose one of {', '.join(Tier.values)}."]}
+        )
     partnership = _lock(partnership)
     if partnership.status != Partnership.Status.ACTIVE:
         raise Conflict("This partnership has ended.")
     if partnership.tier == tier:
         return partnership
-    TierChange.objects.create(partnership=partnership, from_tier=partnership.tier, to_tier=tier, changed_by=actor,
-                              changed_by_organization=org)
+    TierChange.objects.create(
+        partnership=partnership,
+        from_tier=partnership.tier,
+        to_tier=tier,
+        changed_by=actor,
+        changed_by_organization=org,
+    )
     partnership.tier = tier
     partnership.save(update_fields=["tier", "updated_at"])
     return partnership

@@ -61,9 +61,10 @@ def api_token_issue(*, request, user: User, code: str = "") -> Token:
     from allauth.mfa.models import Authenticator
 
     _second_factor_check(request=request, user=user, code=code)
-    if any(m.role == Role.ADMIN for m in memberships_of(user=user)) and not Authenticator.objects.filter(
-        user=user, type=Authenticator.Type.TOTP
-    ).exists():
+    if (
+        any(m.role == Role.ADMIN for m in memberships_of(user=user))
+        and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    ):
         raise MFASetupRequired(
             "Organization admins must set up two-factor authentication (in the portal) before using the API."
         )

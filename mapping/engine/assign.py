@@ -37,8 +37,9 @@ def greedy_one_to_one(li: np.ndarray, ri: np.ndarray, score: np.ndarray) -> np.n
     return np.sort(order[np.concatenate(kept)])
 
 
-def max_weight_one_to_one(li: np.ndarray, ri: np.ndarray, score: np.ndarray, *,
-                          max_component: int = 3000) -> np.ndarray:
+def max_weight_one_to_one(
+    li: np.ndarray, ri: np.ndarray, score: np.ndarray, *, max_component: int = 3000
+) -> np.ndarray:
     """Indices of the pairs of a maximum-total-score one-to-one assignment (Hungarian per component).
 
     Maximizing the summed match probability maximizes the expected number of correct pairs; greedy can
@@ -61,8 +62,12 @@ def max_weight_one_to_one(li: np.ndarray, ri: np.ndarray, score: np.ndarray, *,
     comp = label[li]
     frame = pd.DataFrame({"comp": comp, "li": li, "ri": ri})
     sizes = frame.groupby("comp").agg(nl=("li", "nunique"), nr=("ri", "nunique"))
-    hard = sizes.index[(sizes["nl"] >= 2) & (sizes["nr"] >= 2) & (sizes["nl"] <= max_component)
-                       & (sizes["nr"] <= max_component)]
+    hard = sizes.index[
+        (sizes["nl"] >= 2)
+        & (sizes["nr"] >= 2)
+        & (sizes["nl"] <= max_component)
+        & (sizes["nr"] <= max_component)
+    ]
     if len(hard) == 0:
         return greedy
     is_hard = np.isin(comp, hard.to_numpy())
@@ -103,8 +108,9 @@ def _two_by_two(hard_idx, row_of, col_of, weight_of, bounds, two) -> np.ndarray:
     (first-first, second-second) or the anti-diagonal, whichever weighs more (the diagonal on a tie)."""
     comps = np.flatnonzero(two)
     sizes = np.diff(bounds)[comps]
-    members = np.repeat(bounds[:-1][comps], sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes,
-                                                                                          sizes))
+    members = np.repeat(bounds[:-1][comps], sizes) + (
+        np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    )
     local = np.repeat(np.arange(len(comps)), sizes)
     cell = row_of[members] * 2 + col_of[members]
     weight = np.zeros((len(comps), 4))

@@ -30,12 +30,12 @@ import pandas as pd
 PASSES: dict[str, int] = {
     "exact-domain": 1,
     "domain-stem": 2,
-    "name-sn": 4,              # sorted neighbourhood on the name as written
-    "reversed-name-sn": 8,     # ... on the reversed name
+    "name-sn": 4,  # sorted neighbourhood on the name as written
+    "reversed-name-sn": 8,  # ... on the reversed name
     "token-sorted-name-sn": 16,  # ... on the name with its words sorted
     "stem-to-name": 32,
     "crm-id": 64,
-    "rare-word": 128,          # a word (or a word's first letters) few records of either list hold
+    "rare-word": 128,  # a word (or a word's first letters) few records of either list hold
 }
 
 # Block passes: internal bit, left key column, right key column.  The four stem-to-name variants have
@@ -68,8 +68,11 @@ WORD_PREFIX = 3
 def public_passes(bits: np.ndarray) -> np.ndarray:
     """Internal pass bits -> the PASSES bitmask."""
     bits = np.asarray(bits).astype(np.int32)
-    return ((bits & 127) | np.where(bits & STEM_TO_NAME_BITS, PASSES["stem-to-name"], 0)
-            | np.where(bits & RARE_WORD_BIT, PASSES["rare-word"], 0)).astype(np.int32)
+    return (
+        (bits & 127)
+        | np.where(bits & STEM_TO_NAME_BITS, PASSES["stem-to-name"], 0)
+        | np.where(bits & RARE_WORD_BIT, PASSES["rare-word"], 0)
+    ).astype(np.int32)
 
 
 def pass_names(bitmask: int) -> list[str]:
@@ -130,7 +133,9 @@ def rare_word_pairs(left: pd.DataFrame, right: pd.DataFrame, tokens=None, cap: i
     if tokens is None:
         from .tokens import TokenTable
 
-        tokens = TokenTable(left["name_norm"].to_numpy(dtype=object), right["name_norm"].to_numpy(dtype=object))
+        tokens = TokenTable(
+            left["name_norm"].to_numpy(dtype=object), right["name_norm"].to_numpy(dtype=object)
+        )
     rows_l, keys_l = tokens.blocking_keys("left", WORD_PREFIX)
     rows_r, keys_r = tokens.blocking_keys("right", WORD_PREFIX)
     li, ri = hash_join(keys_l, keys_r, cap)
@@ -170,11 +175,17 @@ def hash_join(hl: np.ndarray, hr: np.ndarray, cap: int) -> tuple[np.ndarray, np.
     blank = np.flatnonzero(uniques == 0)
     if len(blank):
         codes[codes == blank[0]] = -1
-    return equi_join(codes[: len(hl)], codes[len(hl):], cap)
+    return equi_join(codes[: len(hl)], codes[len(hl) :], cap)
 
 
-def sn_join(slot_l: np.ndarray, slot_r: np.ndarray, n_slots: int, half: int,
-            sel_l: np.ndarray | None = None, sel_r: np.ndarray | None = None):
+def sn_join(
+    slot_l: np.ndarray,
+    slot_r: np.ndarray,
+    n_slots: int,
+    half: int,
+    sel_l: np.ndarray | None = None,
+    sel_r: np.ndarray | None = None,
+):
     """Pairs at most `half` slots apart (slot -1 = no key); optionally only among sel_l x sel_r."""
     sel_l = np.flatnonzero(slot_l >= 0) if sel_l is None else sel_l[slot_l[sel_l] >= 0]
     sel_r = np.flatnonzero(slot_r >= 0) if sel_r is None else sel_r[slot_r[sel_r] >= 0]
@@ -216,8 +227,9 @@ def sorted_vocab(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out.astype(np.int32), vocab
 
 
-def dup_numbers(codes: np.ndarray, ids: np.ndarray, among: np.ndarray | None = None,
-                out: np.ndarray | None = None) -> np.ndarray:
+def dup_numbers(
+    codes: np.ndarray, ids: np.ndarray, among: np.ndarray | None = None, out: np.ndarray | None = None
+) -> np.ndarray:
     """Number of each record within its key on its side (0, 1, ...), in record-id order.
 
     With `among` (positions), only those records are numbered (they must hold every record of their
@@ -269,8 +281,9 @@ def _at(values: np.ndarray, codes: np.ndarray, fill=-1) -> np.ndarray:
     return np.append(values, fill)[codes]
 
 
-def _covered(slots: np.ndarray, starts: np.ndarray, widths: np.ndarray, dirty: np.ndarray, half: int,
-             n_slots: int) -> np.ndarray:
+def _covered(
+    slots: np.ndarray, starts: np.ndarray, widths: np.ndarray, dirty: np.ndarray, half: int, n_slots: int
+) -> np.ndarray:
     """Which slots lie within `half` slots of a slot of a dirty key."""
     if len(dirty) == 0 or n_slots == 0:
         return np.zeros(len(slots), dtype=bool)
@@ -286,8 +299,8 @@ def _covered(slots: np.ndarray, starts: np.ndarray, widths: np.ndarray, dirty: n
 
 @dataclass
 class Candidates:
-    li: np.ndarray    # int64 left positions
-    ri: np.ndarray    # int64 right positions
+    li: np.ndarray  # int64 left positions
+    ri: np.ndarray  # int64 right positions
     bits: np.ndarray  # internal pass bits (BIT_DTYPE)
 
 
@@ -307,21 +320,26 @@ class BlockingIndex:
         return (self.window - 1) // 2
 
     @classmethod
-    def build(cls, left: pd.DataFrame, right: pd.DataFrame, config,
-              tokens=None) -> tuple[BlockingIndex, Candidates]:
+    def build(
+        cls, left: pd.DataFrame, right: pd.DataFrame, config, tokens=None
+    ) -> tuple[BlockingIndex, Candidates]:
         """Index both lists and return all candidate pairs (unsorted, possibly repeated across passes)."""
         keys_l, keys_r = record_keys_frame(left), record_keys_frame(right)
         ids_l, ids_r = left.index.to_numpy(), right.index.to_numpy()
-        index = cls(window=config.window, max_block_pairs=config.max_block_pairs,
-                    hash_l={c: keys_l[c] for c in HASHED_COLUMNS}, hash_r={c: keys_r[c] for c in HASHED_COLUMNS},
-                    sn={})
+        index = cls(
+            window=config.window,
+            max_block_pairs=config.max_block_pairs,
+            hash_l={c: keys_l[c] for c in HASHED_COLUMNS},
+            hash_r={c: keys_r[c] for c in HASHED_COLUMNS},
+            sn={},
+        )
         found = []
         for bit, cl, cr in BLOCK_PASSES:
             li, ri = hash_join(keys_l[cl], keys_r[cr], index.max_block_pairs)
             found.append((li, ri, bit))
         for bit, column in SN_PASSES:
             codes, vocab = sorted_vocab(np.concatenate([keys_l[f"sn:{column}"], keys_r[f"sn:{column}"]]))
-            codes_l, codes_r = codes[: len(left)], codes[len(left):]
+            codes_l, codes_r = codes[: len(left)], codes[len(left) :]
             col = SNColumn(vocab, codes_l, codes_r, dup_numbers(codes_l, ids_l), dup_numbers(codes_r, ids_r))
             index.sn[column] = col
             slot_l, slot_r, _, _, n_slots = col.slots()
@@ -330,8 +348,9 @@ class BlockingIndex:
         found.append((*rare_word_pairs(left, right, tokens), RARE_WORD_BIT))
         return index, _concat(found)
 
-    def update(self, left: pd.DataFrame, right: pd.DataFrame, mapping: Mapping,
-               tokens=None) -> tuple[BlockingIndex, Candidates, dict[int, tuple]]:
+    def update(
+        self, left: pd.DataFrame, right: pd.DataFrame, mapping: Mapping, tokens=None
+    ) -> tuple[BlockingIndex, Candidates, dict[int, tuple]]:
         """The index of the current lists, re-keying only changed records.
 
         `mapping` relates old and new record positions and says which records
@@ -350,8 +369,9 @@ class BlockingIndex:
             new.hash_r[column] = m.carry_r(self.hash_r[column], keys_r[column])
         found, stale = [], {}
         for bit, cl, cr in BLOCK_PASSES:
-            dirty = np.concatenate([self.hash_l[cl][m.gone_l_pos], self.hash_r[cr][m.gone_r_pos],
-                                    keys_l[cl], keys_r[cr]])
+            dirty = np.concatenate(
+                [self.hash_l[cl][m.gone_l_pos], self.hash_r[cr][m.gone_r_pos], keys_l[cl], keys_r[cr]]
+            )
             dirty = pd.unique(dirty[dirty != 0])
             in_l = pd.Index(dirty).get_indexer(new.hash_l[cl]) if len(dirty) else np.full(len(left), -1)
             in_r = pd.Index(dirty).get_indexer(new.hash_r[cr]) if len(dirty) else np.full(len(right), -1)
@@ -360,8 +380,9 @@ class BlockingIndex:
             stale[bit] = (in_l >= 0, None)
         ids_l, ids_r = left.index.to_numpy(), right.index.to_numpy()
         for bit, column in SN_PASSES:
-            col, fresh, zone_l, zone_r = self._update_sn(self.sn[column], keys_l[f"sn:{column}"],
-                                                         keys_r[f"sn:{column}"], m, ids_l, ids_r)
+            col, fresh, zone_l, zone_r = self._update_sn(
+                self.sn[column], keys_l[f"sn:{column}"], keys_r[f"sn:{column}"], m, ids_l, ids_r
+            )
             new.sn[column] = col
             found.append((*fresh, bit))
             stale[bit] = (zone_l, zone_r)
@@ -377,13 +398,18 @@ class BlockingIndex:
         new_keys = np.concatenate([new_keys_l, new_keys_r])
         distinct = np.array(sorted(set(new_keys.tolist()) - {""}), dtype=object)
         at = np.searchsorted(vocab, distinct) if len(vocab) else np.zeros(len(distinct), np.int64)
-        present = (at < len(vocab)) & (vocab[np.minimum(at, max(len(vocab) - 1, 0))] == distinct) \
-            if len(vocab) else np.zeros(len(distinct), dtype=bool)
+        present = (
+            (at < len(vocab)) & (vocab[np.minimum(at, max(len(vocab) - 1, 0))] == distinct)
+            if len(vocab)
+            else np.zeros(len(distinct), dtype=bool)
+        )
         inserted_at = at[~present]
         merged = np.insert(vocab, inserted_at, distinct[~present])
         shift = np.searchsorted(inserted_at, np.arange(len(vocab)), side="right")
         old_to_merged = np.arange(len(vocab)) + shift  # old code -> merged code
-        merged_code_of_distinct = np.searchsorted(merged, distinct) if len(distinct) else np.zeros(0, np.int64)
+        merged_code_of_distinct = (
+            np.searchsorted(merged, distinct) if len(distinct) else np.zeros(0, np.int64)
+        )
 
         def new_codes(keys):
             if len(keys) == 0:
@@ -399,8 +425,9 @@ class BlockingIndex:
         codes_l = m.carry_l(remap(old.codes_l), new_codes(new_keys_l)).astype(np.int64)
         codes_r = m.carry_r(remap(old.codes_r), new_codes(new_keys_r)).astype(np.int64)
         # drop keys no record holds any more
-        counts = np.bincount(codes_l[codes_l >= 0], minlength=len(merged)) \
-            + np.bincount(codes_r[codes_r >= 0], minlength=len(merged))
+        counts = np.bincount(codes_l[codes_l >= 0], minlength=len(merged)) + np.bincount(
+            codes_r[codes_r >= 0], minlength=len(merged)
+        )
         keep = counts > 0
         final = np.cumsum(keep) - 1
         vocab_new = merged[keep]
@@ -433,12 +460,12 @@ class BlockingIndex:
         # records within `half` slots of a dirty slot, in the old order and in the new one
         o_l, o_r, o_start, o_width, o_n = old.slots()
         n_l, n_r, n_start, n_width, n_n = col.slots()
-        zone_l = m.carry_l(_covered(o_l, o_start, o_width, dirty_old, half, o_n),
-                           np.ones(len(m.changed_l_pos), bool)) | _covered(n_l, n_start, n_width, dirty_new,
-                                                                              half, n_n)
-        zone_r = m.carry_r(_covered(o_r, o_start, o_width, dirty_old, half, o_n),
-                           np.ones(len(m.changed_r_pos), bool)) | _covered(n_r, n_start, n_width, dirty_new,
-                                                                              half, n_n)
+        zone_l = m.carry_l(
+            _covered(o_l, o_start, o_width, dirty_old, half, o_n), np.ones(len(m.changed_l_pos), bool)
+        ) | _covered(n_l, n_start, n_width, dirty_new, half, n_n)
+        zone_r = m.carry_r(
+            _covered(o_r, o_start, o_width, dirty_old, half, o_n), np.ones(len(m.changed_r_pos), bool)
+        ) | _covered(n_r, n_start, n_width, dirty_new, half, n_n)
         fresh = sn_join(n_l, n_r, n_n, half, np.flatnonzero(zone_l), np.flatnonzero(zone_r))
         return col, fresh, zone_l, zone_r
 
@@ -496,11 +523,14 @@ class Mapping:
     new_of_old_r: np.ndarray
 
     @classmethod
-    def between(cls, old_ids_l, old_ids_r, new_index_l: pd.Index, new_index_r: pd.Index,
-                changed_l, changed_r) -> Mapping:
+    def between(
+        cls, old_ids_l, old_ids_r, new_index_l: pd.Index, new_index_r: pd.Index, changed_l, changed_r
+    ) -> Mapping:
         parts = {}
-        for side, old_ids, index, changed in (("l", old_ids_l, new_index_l, changed_l),
-                                              ("r", old_ids_r, new_index_r, changed_r)):
+        for side, old_ids, index, changed in (
+            ("l", old_ids_l, new_index_l, changed_l),
+            ("r", old_ids_r, new_index_r, changed_r),
+        ):
             new_of_old = index.get_indexer(old_ids).astype(np.int64)
             is_changed = np.ones(len(index), dtype=bool)  # records of no previous run are added
             is_changed[new_of_old[new_of_old >= 0]] = False
@@ -508,9 +538,16 @@ class Mapping:
             is_changed[listed[listed >= 0]] = True
             new_of_old = np.where(_at(is_changed, new_of_old, True), -1, new_of_old)
             keep_old = np.flatnonzero(new_of_old >= 0)
-            parts.update({f"n_{side}": len(index), f"changed_{side}_pos": np.flatnonzero(is_changed),
-                          f"gone_{side}_pos": np.flatnonzero(new_of_old < 0), f"keep_old_{side}": keep_old,
-                          f"keep_new_{side}": new_of_old[keep_old], f"new_of_old_{side}": new_of_old})
+            parts.update(
+                {
+                    f"n_{side}": len(index),
+                    f"changed_{side}_pos": np.flatnonzero(is_changed),
+                    f"gone_{side}_pos": np.flatnonzero(new_of_old < 0),
+                    f"keep_old_{side}": keep_old,
+                    f"keep_new_{side}": new_of_old[keep_old],
+                    f"new_of_old_{side}": new_of_old,
+                }
+            )
         return cls(**parts)
 
     def _carry(self, old: np.ndarray, changed_values: np.ndarray, n: int, keep_old, keep_new, changed_pos):
@@ -522,17 +559,22 @@ class Mapping:
     def carry_l(self, old: np.ndarray, changed_values: np.ndarray) -> np.ndarray:
         """A per-record array of the previous run, in current positions; changed records get
         `changed_values` (in changed_l_pos order)."""
-        return self._carry(old, changed_values, self.n_l, self.keep_old_l, self.keep_new_l, self.changed_l_pos)
+        return self._carry(
+            old, changed_values, self.n_l, self.keep_old_l, self.keep_new_l, self.changed_l_pos
+        )
 
     def carry_r(self, old: np.ndarray, changed_values: np.ndarray) -> np.ndarray:
-        return self._carry(old, changed_values, self.n_r, self.keep_old_r, self.keep_new_r, self.changed_r_pos)
+        return self._carry(
+            old, changed_values, self.n_r, self.keep_old_r, self.keep_new_r, self.changed_r_pos
+        )
 
 
 def candidate_pairs(left: pd.DataFrame, right: pd.DataFrame, config) -> pd.DataFrame:
     """All candidate pairs of two prepared frames: columns li, ri (positions), passes (PASSES bitmask)."""
     if len(left) == 0 or len(right) == 0:
-        return pd.DataFrame({"li": np.array([], np.int64), "ri": np.array([], np.int64),
-                             "passes": np.array([], np.int32)})
+        return pd.DataFrame(
+            {"li": np.array([], np.int64), "ri": np.array([], np.int64), "passes": np.array([], np.int32)}
+        )
     _, cands = BlockingIndex.build(left, right, config)
     cands = union(cands, len(right))
     return pd.DataFrame({"li": cands.li, "ri": cands.ri, "passes": public_passes(cands.bits)})

@@ -46,7 +46,10 @@ class _Writer:
 
     def array(self, value: np.ndarray) -> dict:
         if value.dtype.hasobject:
-            return {"__objarray__": [self.encode(v) for v in value.ravel().tolist()], "shape": list(value.shape)}
+            return {
+                "__objarray__": [self.encode(v) for v in value.ravel().tolist()],
+                "shape": list(value.shape),
+            }
         if value.dtype.kind not in "biufcUSmM":  # void / structured: not worth the risk
             raise TypeError(f"cannot store an array of dtype {value.dtype}")
         name = f"a{len(self.arrays)}"
@@ -71,7 +74,11 @@ class _Writer:
                 "columns_unique": bool(value.columns.is_unique),
             }
         if isinstance(value, pd.Series):
-            return {"__series__": self.series(value), "index": self.index(value.index), "name": self.encode(value.name)}
+            return {
+                "__series__": self.series(value),
+                "index": self.index(value.index),
+                "name": self.encode(value.name),
+            }
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             cls = type(value)
             _check_class(cls.__module__, cls.__qualname__)
@@ -96,8 +103,11 @@ class _Writer:
     def series(self, series: pd.Series) -> dict:
         dtype = series.dtype
         if isinstance(dtype, pd.CategoricalDtype):
-            return {"categorical": self.encode(series.cat.categories.to_numpy()),
-                    "codes": self.array(series.cat.codes.to_numpy()), "ordered": bool(dtype.ordered)}
+            return {
+                "categorical": self.encode(series.cat.categories.to_numpy()),
+                "codes": self.array(series.cat.codes.to_numpy()),
+                "ordered": bool(dtype.ordered),
+            }
         if isinstance(dtype, np.dtype):
             return {"values": self.array(series.to_numpy())}
         # pandas extension dtypes (nullable ints, strings, ...): plain values and the dtype's name
@@ -105,7 +115,10 @@ class _Writer:
 
     def index(self, index: pd.Index) -> dict:
         if isinstance(index, pd.RangeIndex):
-            return {"range": [int(index.start), int(index.stop), int(index.step)], "name": self.encode(index.name)}
+            return {
+                "range": [int(index.start), int(index.stop), int(index.step)],
+                "name": self.encode(index.name),
+            }
         if isinstance(index, pd.MultiIndex):
             raise TypeError("cannot store a MultiIndex")
         return {"values": self.series(pd.Series(index)), "name": self.encode(index.name)}
@@ -184,8 +197,12 @@ class _Reader:
             frame.columns = pd.Index([c for c, _v in columns])
             return frame
         if "__series__" in node:
-            return pd.Series(self.values(node["__series__"]), index=self.index(node["index"]),
-                             name=self.decode(node["name"]), copy=False)
+            return pd.Series(
+                self.values(node["__series__"]),
+                index=self.index(node["index"]),
+                name=self.decode(node["name"]),
+                copy=False,
+            )
         if "__dataclass__" in node:
             cls = _engine_class(node["__dataclass__"])
             values = {k: self.decode(v) for k, v in node["fields"].items()}
@@ -203,8 +220,11 @@ class _Reader:
     def values(self, node: dict):
         """A column's values: a numpy array, a Categorical or a pandas extension array."""
         if "categorical" in node:
-            return pd.Categorical.from_codes(self.array(node["codes"]), categories=self.decode(node["categorical"]),
-                                             ordered=node["ordered"])
+            return pd.Categorical.from_codes(
+                self.array(node["codes"]),
+                categories=self.decode(node["categorical"]),
+                ordered=node["ordered"],
+            )
         values = self.array(node["values"])
         if "dtype" in node:
             return pd.array(values, dtype=node["dtype"])
@@ -227,7 +247,7 @@ def loads(data: bytes | memoryview) -> Any:
     if not data.startswith(MAGIC):
         raise CodecError("not a stored engine object")
     try:
-        with np.load(io.BytesIO(data[len(MAGIC):]), allow_pickle=False) as archive:
+        with np.load(io.BytesIO(data[len(MAGIC) :]), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
         skeleton = json.loads(arrays.pop(_SKELETON).tobytes().decode())
         return _Reader(arrays).decode(skeleton)

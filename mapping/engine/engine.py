@@ -61,8 +61,12 @@ class _Sides:
     @property
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         if self._frames is None:
-            self._frames = comparison_frames(self.left, self.right, self.context.junk(self.left, "left"),
-                                             self.context.junk(self.right, "right"))
+            self._frames = comparison_frames(
+                self.left,
+                self.right,
+                self.context.junk(self.left, "left"),
+                self.context.junk(self.right, "right"),
+            )
         return self._frames
 
     @property
@@ -86,30 +90,44 @@ def _worth_comparing(s: _Sides, li: np.ndarray, ri: np.ndarray, workers: int):
         return (x >= 0) & (x == y)
 
     jw = pair_similarity(a, b, "name_norm", li, ri, scorer=JaroWinkler.normalized_similarity, workers=workers)
-    keep = (jw >= UNRELATED_NAME_SIMILARITY) | agree("domain_eff_code") | agree("stem_code") \
+    keep = (
+        (jw >= UNRELATED_NAME_SIMILARITY)
+        | agree("domain_eff_code")
+        | agree("stem_code")
         | agree("crm_id_norm_code")
+    )
     dice, contain = s.tokens.overlap(li, ri)
     keep |= (dice >= UNRELATED_TOKEN_OVERLAP) | (contain >= UNRELATED_CONTAINMENT)
-    maybe = np.flatnonzero(~keep & ((a["stem_code"].to_numpy()[li] < 0) | (b["stem_code"].to_numpy()[ri] < 0)))
+    maybe = np.flatnonzero(
+        ~keep & ((a["stem_code"].to_numpy()[li] < 0) | (b["stem_code"].to_numpy()[ri] < 0))
+    )
     if len(maybe):
         stem_name = stem_name_pairs(a, b, li[maybe], ri[maybe], workers=workers)
         keep[maybe[stem_name >= 0.8]] = True
     return keep, jw, dice, contain
 
 
-def _score(s: _Sides, li: np.ndarray, ri: np.ndarray, config: MatchConfig,
-           keep_features_from: float) -> tuple[np.ndarray, pd.DataFrame]:
+def _score(
+    s: _Sides, li: np.ndarray, ri: np.ndarray, config: MatchConfig, keep_features_from: float
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Scores of all pairs, and features of those scoring >= keep_features_from (positions `kept`)."""
     scores = np.zeros(len(li), dtype=np.float64)
     kept_frames = []
     for start in range(0, len(li), config.chunk_size):
-        cl, cr = li[start:start + config.chunk_size], ri[start:start + config.chunk_size]
+        cl, cr = li[start : start + config.chunk_size], ri[start : start + config.chunk_size]
         keep, jw, dice, contain = _worth_comparing(s, cl, cr, config.workers)
         worth = np.flatnonzero(keep)
         if not len(worth):
             continue
-        feats = compare_pairs(*s.frames, cl[worth], cr[worth], s.tokens, config.workers, jw[worth],
-                              (dice[worth], contain[worth]))
+        feats = compare_pairs(
+            *s.frames,
+            cl[worth],
+            cr[worth],
+            s.tokens,
+            config.workers,
+            jw[worth],
+            (dice[worth], contain[worth]),
+        )
         chunk_scores = config.model.score(feats)
         scores[start + worth] = chunk_scores
         high = chunk_scores >= keep_features_from
@@ -158,11 +176,13 @@ def _finish(scored: pd.DataFrame, config: MatchConfig, confirmed: set, rejected:
         keys = pd.MultiIndex.from_frame(scored[["left_id", "right_id"]])
         is_confirmed = keys.isin(list(confirmed))
         # confirmed pairs keep their features when the engine scored them too
-        confirmed_frame = confirmed_frame.merge(scored.loc[is_confirmed], on=["left_id", "right_id"],
-                                                how="left")
+        confirmed_frame = confirmed_frame.merge(
+            scored.loc[is_confirmed], on=["left_id", "right_id"], how="left"
+        )
         taken_l, taken_r = set(confirmed_frame["left_id"]), set(confirmed_frame["right_id"])
-        scored = scored.loc[~is_confirmed & ~scored["left_id"].isin(taken_l)
-                            & ~scored["right_id"].isin(taken_r)].reset_index(drop=True)
+        scored = scored.loc[
+            ~is_confirmed & ~scored["left_id"].isin(taken_l) & ~scored["right_id"].isin(taken_r)
+        ].reset_index(drop=True)
         confirmed_frame["score"] = 1.0
         confirmed_frame["passes"] = confirmed_frame["passes"].fillna(0).astype(np.int32)
         confirmed_frame["confirmed"] = True
@@ -173,8 +193,9 @@ def _finish(scored: pd.DataFrame, config: MatchConfig, confirmed: set, rejected:
     chosen = scored.iloc[assign(l_rank, r_rank, scored["score"].to_numpy())]
     chosen = chosen.assign(confirmed=False)
     result = pd.concat([confirmed_frame, chosen], ignore_index=True) if confirmed else chosen
-    result = result.sort_values(["score", "left_id", "right_id"], ascending=[False, True, True],
-                                kind="stable").reset_index(drop=True)
+    result = result.sort_values(
+        ["score", "left_id", "right_id"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
     result["status"] = np.where(result["score"] >= config.threshold, STATUS_MATCH, STATUS_REVIEW)
     result["reasons"] = reasons(result)
     result["passes"] = result["passes"].astype(np.int32)
@@ -198,13 +219,13 @@ class MatchState:
     left_ids: np.ndarray
     right_ids: np.ndarray
     index: BlockingIndex | None
-    pair_l: np.ndarray            # int32 positions
+    pair_l: np.ndarray  # int32 positions
     pair_r: np.ndarray
-    bits: np.ndarray              # internal pass bits (blocking.BIT_DTYPE)
-    score: np.ndarray             # float64
-    feat_pos: np.ndarray          # positions (into the pairs) of the pairs that have features
-    features: np.ndarray          # float32, one row per feat_pos, columns FEATURES
-    feature_threshold: float      # pairs scoring >= this have features
+    bits: np.ndarray  # internal pass bits (blocking.BIT_DTYPE)
+    score: np.ndarray  # float64
+    feat_pos: np.ndarray  # positions (into the pairs) of the pairs that have features
+    features: np.ndarray  # float32, one row per feat_pos, columns FEATURES
+    feature_threshold: float  # pairs scoring >= this have features
     model: ScoringModel = field(default=None)  # scores are only reusable under the same model
     words: list = field(default_factory=list)  # per feat_pos: the rare words the names agree on
     context: ListContext | None = None  # what the run learned from the whole lists
@@ -214,19 +235,28 @@ class MatchState:
     @property
     def scores(self) -> pd.DataFrame:
         """left_id, right_id, score of every candidate pair."""
-        return pd.DataFrame({"left_id": self.left_ids[self.pair_l], "right_id": self.right_ids[self.pair_r],
-                             "score": self.score})
+        return pd.DataFrame(
+            {
+                "left_id": self.left_ids[self.pair_l],
+                "right_id": self.right_ids[self.pair_r],
+                "score": self.score,
+            }
+        )
 
 
 def _reusable(state, config: MatchConfig) -> bool:
     # the instance's own version: a pickle of an older MatchState lacks it (the class default would lie)
     if state is None or getattr(state, "__dict__", {}).get("version") != STATE_VERSION:
         return False
-    return (state.pandas_version == pd.__version__ and state.model == config.model
-            and isinstance(state.context, ListContext)
-            and state.index is not None and state.index.window == config.window
-            and state.index.max_block_pairs == config.max_block_pairs
-            and config.review_threshold >= state.feature_threshold)
+    return (
+        state.pandas_version == pd.__version__
+        and state.model == config.model
+        and isinstance(state.context, ListContext)
+        and state.index is not None
+        and state.index.window == config.window
+        and state.index.max_block_pairs == config.max_block_pairs
+        and config.review_threshold >= state.feature_threshold
+    )
 
 
 def _features_frame(pos: np.ndarray, features: np.ndarray, words) -> pd.DataFrame:
@@ -238,11 +268,19 @@ def _features_frame(pos: np.ndarray, features: np.ndarray, words) -> pd.DataFram
 
 def _state(s: _Sides, index, cands, scores, kept: pd.DataFrame, config: MatchConfig) -> MatchState:
     return MatchState(
-        left_ids=s.left_ids, right_ids=s.right_ids, index=index,
-        pair_l=cands.li.astype(np.int32), pair_r=cands.ri.astype(np.int32), bits=cands.bits,
-        score=scores, feat_pos=kept["pos"].to_numpy(np.int64),
-        features=kept[list(FEATURES)].to_numpy(np.float32), feature_threshold=config.review_threshold,
-        model=config.model, words=kept["words"].tolist(), context=s.context,
+        left_ids=s.left_ids,
+        right_ids=s.right_ids,
+        index=index,
+        pair_l=cands.li.astype(np.int32),
+        pair_r=cands.ri.astype(np.int32),
+        bits=cands.bits,
+        score=scores,
+        feat_pos=kept["pos"].to_numpy(np.int64),
+        features=kept[list(FEATURES)].to_numpy(np.float32),
+        feature_threshold=config.review_threshold,
+        model=config.model,
+        words=kept["words"].tolist(),
+        context=s.context,
     )
 
 
@@ -257,9 +295,15 @@ def cands_frame(cands) -> pd.DataFrame:
     return pd.DataFrame({"li": cands.li, "ri": cands.ri, "passes": public_passes(cands.bits)})
 
 
-def match(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig | None = None, *,
-          confirmed: Iterable | None = None, rejected: Iterable | None = None,
-          return_state: bool = False):
+def match(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    config: MatchConfig | None = None,
+    *,
+    confirmed: Iterable | None = None,
+    rejected: Iterable | None = None,
+    return_state: bool = False,
+):
     """Match two account lists; see the package docstring for columns."""
     config = config or MatchConfig()
     s = _Sides(ensure_prepared(left), ensure_prepared(right))
@@ -273,10 +317,17 @@ def match(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig | None = 
     return result, _state(s, index, cands, scores, kept, config)
 
 
-def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState,
-                      config: MatchConfig | None = None, *, changed_left: Iterable = (),
-                      changed_right: Iterable = (), confirmed: Iterable | None = None,
-                      rejected: Iterable | None = None):
+def match_incremental(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    state: MatchState,
+    config: MatchConfig | None = None,
+    *,
+    changed_left: Iterable = (),
+    changed_right: Iterable = (),
+    confirmed: Iterable | None = None,
+    rejected: Iterable | None = None,
+):
     """Re-match after some records changed; returns (result, new_state), equal to a full `match`.
 
     `left`/`right` are the full current lists; `changed_*` the ids of added or edited records
@@ -296,8 +347,9 @@ def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState
     changed_left = [*changed_left, *rejudged[0]]
     changed_right = [*changed_right, *rejudged[1]]
     n_r = max(len(s.right_ids), 1)
-    m = Mapping.between(state.left_ids, state.right_ids, s.left.index, s.right.index, changed_left,
-                        changed_right)
+    m = Mapping.between(
+        state.left_ids, state.right_ids, s.left.index, s.right.index, changed_left, changed_right
+    )
     index, fresh, stale = state.index.update(s.left, s.right, m, s.tokens)
     fresh = union(fresh, n_r)
 
@@ -336,7 +388,9 @@ def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState
     # scores: reused, or computed for the new pairs
     scores = np.empty(len(is_new), dtype=np.float64)
     scores[~is_new] = state.score[old]
-    new_scores, new_kept = _score_subset(s, cands.li[is_new], cands.ri[is_new], config, config.review_threshold)
+    new_scores, new_kept = _score_subset(
+        s, cands.li[is_new], cands.ri[is_new], config, config.review_threshold
+    )
     scores[is_new] = new_scores
     # features: the previous ones of reused pairs, the fresh ones of new pairs
     feat_row = np.full(len(state.score), -1, dtype=np.int64)
@@ -345,7 +399,9 @@ def match_incremental(left: pd.DataFrame, right: pd.DataFrame, state: MatchState
     has = np.flatnonzero(rows_old >= 0)
     old_final = np.flatnonzero(~is_new)[has]
     old_feats = state.features[rows_old[has]]
-    old_words = np.asarray(state.words, dtype=object)[rows_old[has]] if len(has) else np.zeros(0, dtype=object)
+    old_words = (
+        np.asarray(state.words, dtype=object)[rows_old[has]] if len(has) else np.zeros(0, dtype=object)
+    )
     keep = state.score[old[has]] >= config.review_threshold
     new_final = np.flatnonzero(is_new)[new_kept["pos"].to_numpy()]
     pos = np.concatenate([old_final[keep], new_final])
@@ -389,8 +445,9 @@ class MatchBlock:
     context: ListContext | None = None
 
 
-def split_blocks(left: pd.DataFrame, right: pd.DataFrame, n: int,
-                 config: MatchConfig | None = None) -> list[MatchBlock]:
+def split_blocks(
+    left: pd.DataFrame, right: pd.DataFrame, n: int, config: MatchConfig | None = None
+) -> list[MatchBlock]:
     """Cut one matching job into `n` blocks; each candidate pair lands in exactly one block.
 
     The candidate index is built once (it needs both whole lists for sorted neighbourhood); pairs are
@@ -407,11 +464,16 @@ def split_blocks(left: pd.DataFrame, right: pd.DataFrame, n: int,
     for b in range(max(n, 1)):
         sel = np.flatnonzero(block_of == b)
         l_ids, r_ids = left.index.to_numpy()[li[sel]], right.index.to_numpy()[ri[sel]]
-        blocks.append(MatchBlock(
-            left=left.iloc[np.unique(li[sel])][list(NORMALIZED_COLUMNS)],
-            right=right.iloc[np.unique(ri[sel])][list(NORMALIZED_COLUMNS)],
-            left_ids=l_ids, right_ids=r_ids, passes=cands["passes"].to_numpy()[sel], context=context,
-        ))
+        blocks.append(
+            MatchBlock(
+                left=left.iloc[np.unique(li[sel])][list(NORMALIZED_COLUMNS)],
+                right=right.iloc[np.unique(ri[sel])][list(NORMALIZED_COLUMNS)],
+                left_ids=l_ids,
+                right_ids=r_ids,
+                passes=cands["passes"].to_numpy()[sel],
+                context=context,
+            )
+        )
     return blocks
 
 
@@ -419,14 +481,24 @@ def match_block(block: MatchBlock, config: MatchConfig | None = None) -> pd.Data
     """Score one block's pairs; returns the pairs worth keeping (score >= review threshold)."""
     config = config or MatchConfig()
     s = _Sides(block.left, block.right, block.context)
-    cands = pd.DataFrame({"li": block.left.index.get_indexer(block.left_ids),
-                          "ri": block.right.index.get_indexer(block.right_ids), "passes": block.passes})
+    cands = pd.DataFrame(
+        {
+            "li": block.left.index.get_indexer(block.left_ids),
+            "ri": block.right.index.get_indexer(block.right_ids),
+            "passes": block.passes,
+        }
+    )
     scores, kept = _score(s, cands["li"].to_numpy(), cands["ri"].to_numpy(), config, config.review_threshold)
     return _scored_frame(s, cands, scores, kept)
 
 
-def merge_block_results(results: Iterable[pd.DataFrame], config: MatchConfig | None = None, *,
-                        confirmed: Iterable | None = None, rejected: Iterable | None = None) -> pd.DataFrame:
+def merge_block_results(
+    results: Iterable[pd.DataFrame],
+    config: MatchConfig | None = None,
+    *,
+    confirmed: Iterable | None = None,
+    rejected: Iterable | None = None,
+) -> pd.DataFrame:
     """One-to-one over the union of the blocks' pairs; equal to `match` on the whole lists."""
     config = config or MatchConfig()
     frames = [r for r in results if len(r)]
@@ -436,16 +508,24 @@ def merge_block_results(results: Iterable[pd.DataFrame], config: MatchConfig | N
 
 
 def _empty_scored() -> pd.DataFrame:
-    return pd.DataFrame({"left_id": [], "right_id": [], "passes": np.array([], np.int32),
-                         "score": np.array([], np.float64), **{f: np.array([], np.float32) for f in FEATURES},
-                         "words": np.zeros(0, dtype=object)})
+    return pd.DataFrame(
+        {
+            "left_id": [],
+            "right_id": [],
+            "passes": np.array([], np.int32),
+            "score": np.array([], np.float64),
+            **{f: np.array([], np.float32) for f in FEATURES},
+            "words": np.zeros(0, dtype=object),
+        }
+    )
 
 
 # --- training ----------------------------------------------------------------------------------------
 
 
-def pair_features(left: pd.DataFrame, right: pd.DataFrame, pairs: pd.DataFrame,
-                  config: MatchConfig | None = None) -> pd.DataFrame:
+def pair_features(
+    left: pd.DataFrame, right: pd.DataFrame, pairs: pd.DataFrame, config: MatchConfig | None = None
+) -> pd.DataFrame:
     """Features of given (left_id, right_id) pairs, whether or not blocking would propose them."""
     config = config or MatchConfig()
     s = _Sides(ensure_prepared(left), ensure_prepared(right))
@@ -460,8 +540,9 @@ def _pair_index(left_ids, right_ids) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays([left_ids, right_ids], names=["left_id", "right_id"])
 
 
-def train(left: pd.DataFrame, right: pd.DataFrame, labelled_pairs: pd.DataFrame,
-          config: MatchConfig | None = None) -> ScoringModel:
+def train(
+    left: pd.DataFrame, right: pd.DataFrame, labelled_pairs: pd.DataFrame, config: MatchConfig | None = None
+) -> ScoringModel:
     """Fit the logistic model on labelled pairs (columns left_id, right_id, is_match).
 
     recordlinkage's LogisticRegressionClassifier is fitted on the pairs' features (indexed by a
@@ -476,8 +557,14 @@ def train(left: pd.DataFrame, right: pd.DataFrame, labelled_pairs: pd.DataFrame,
     return to_scoring_model(fit_logistic(features, labelled_pairs["is_match"].to_numpy()))
 
 
-def train_unsupervised(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig | None = None, *,
-                       sample: int | None = 200_000, seed: int = 0) -> ScoringModel:
+def train_unsupervised(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    config: MatchConfig | None = None,
+    *,
+    sample: int | None = 200_000,
+    seed: int = 0,
+) -> ScoringModel:
     """Fit a ScoringModel without labels: recordlinkage's ECMClassifier on candidate pairs.
 
     The pairs blocking proposes (as `match` would, under `config`) are sampled (`sample` of them, None =

@@ -13,8 +13,9 @@ from .blocking import pass_names
 from .features import FEATURES
 from .scoring import RULE_TEXT, rules
 
-_RULE_SUFFIX = np.array([f"; {RULE_TEXT[r]}" if r in RULE_TEXT else "" for r in range(max(RULE_TEXT) + 1)],
-                        dtype=object)
+_RULE_SUFFIX = np.array(
+    [f"; {RULE_TEXT[r]}" if r in RULE_TEXT else "" for r in range(max(RULE_TEXT) + 1)], dtype=object
+)
 
 
 def _fmt(values: np.ndarray) -> np.ndarray:
@@ -36,8 +37,11 @@ def _choose(conditions: list[np.ndarray], choices: list, default) -> np.ndarray:
 
 def _eq_part(f: dict, field: str, label: str, *, say_missing: bool, prefix: str = "") -> np.ndarray:
     missing = f"{prefix}{label} missing" if say_missing else ""
-    return _choose([f[f"{field}_eq"] != 0, f[f"{field}_conflict"] != 0],
-                   [f"{prefix}{label} equal", f"{prefix}{label} differs"], missing)
+    return _choose(
+        [f[f"{field}_eq"] != 0, f[f"{field}_conflict"] != 0],
+        [f"{prefix}{label} equal", f"{prefix}{label} differs"],
+        missing,
+    )
 
 
 def reasons(scored: pd.DataFrame) -> np.ndarray:
@@ -52,8 +56,11 @@ def reasons(scored: pd.DataFrame) -> np.ndarray:
     if len(rows) == 0:
         return out
     sub = scored.iloc[rows]
-    f = {c: sub[c].to_numpy() for c in sub.columns
-         if c not in ("left_id", "right_id", "status", "reasons", "words")}
+    f = {
+        c: sub[c].to_numpy()
+        for c in sub.columns
+        if c not in ("left_id", "right_id", "status", "reasons", "words")
+    }
     rule = rules(sub[list(FEATURES)].astype(np.float64).fillna(0))
 
     passes = f["passes"].astype(np.int64)
@@ -62,8 +69,12 @@ def reasons(scored: pd.DataFrame) -> np.ndarray:
     stem_name = f["stem_name"]
     domain = _choose(
         [f["domain_eq"] != 0, f["stem_eq"] != 0, f["domain_conflict"] != 0, stem_name >= 0.8],
-        ["domain equal", "domain stem equal (different suffix)", "domain differs",
-         "domain spells the other's name " + _fmt(stem_name)],
+        [
+            "domain equal",
+            "domain stem equal (different suffix)",
+            "domain differs",
+            "domain spells the other's name " + _fmt(stem_name),
+        ],
         "domain missing",
     )
     has_passes = p_text != ""
@@ -78,14 +89,24 @@ def reasons(scored: pd.DataFrame) -> np.ndarray:
     if "words" in sub.columns:
         words = sub["words"].fillna("").astype(str).to_numpy(dtype=object)
         agree = words != ""
-        name[agree] = name[agree] + "; rare words agree: " + np.char.replace(
-            words[agree].astype(str), " ", ", ").astype(object)
-    text = (domain + "; " + name + "; " + _eq_part(f, "country", "country", say_missing=True)
-            + _eq_part(f, "region", "region", say_missing=False, prefix="; ")
-            + "; " + _eq_part(f, "city", "city", say_missing=True)
-            + _eq_part(f, "postal", "postal code", say_missing=False, prefix="; ")
-            + np.where(f["crm_eq"] != 0, "; CRM id equal", "").astype(object)
-            + np.where(f["name_only"] != 0, "; only the names could be compared", "").astype(object)
-            + _RULE_SUFFIX[rule.astype(np.int64)])
+        name[agree] = (
+            name[agree]
+            + "; rare words agree: "
+            + np.char.replace(words[agree].astype(str), " ", ", ").astype(object)
+        )
+    text = (
+        domain
+        + "; "
+        + name
+        + "; "
+        + _eq_part(f, "country", "country", say_missing=True)
+        + _eq_part(f, "region", "region", say_missing=False, prefix="; ")
+        + "; "
+        + _eq_part(f, "city", "city", say_missing=True)
+        + _eq_part(f, "postal", "postal code", say_missing=False, prefix="; ")
+        + np.where(f["crm_eq"] != 0, "; CRM id equal", "").astype(object)
+        + np.where(f["name_only"] != 0, "; only the names could be compared", "").astype(object)
+        + _RULE_SUFFIX[rule.astype(np.int64)]
+    )
     out[rows] = np.where(confirmed[rows], out[rows] + "; " + text, text)
     return out

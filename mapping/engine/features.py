@@ -21,24 +21,27 @@ from .tokens import TokenTable, TokenWeights, learn_weights  # noqa: F401 (re-ex
 
 # Feature columns, in model order.
 FEATURES = (
-    "name_jw",          # Jaro-Winkler similarity of normalized names
-    "name_tsr",         # token-sort ratio of normalized names (word order does not matter)
-    "name_tok",         # weighted Dice overlap of name words (weights learned from the lists, see
-                        # tokens.py); abbreviations agree with the words they start
-    "name_contain",     # share of one name's word weight the other name holds (extra words tolerated)
-    "name_exact",       # normalized names equal (spaces aside)
-    "domain_eq",        # same registrable domain
-    "stem_eq",          # same domain stem on different suffixes (acme.com / acme.de)
+    "name_jw",  # Jaro-Winkler similarity of normalized names
+    "name_tsr",  # token-sort ratio of normalized names (word order does not matter)
+    "name_tok",  # weighted Dice overlap of name words (weights learned from the lists, see
+    # tokens.py); abbreviations agree with the words they start
+    "name_contain",  # share of one name's word weight the other name holds (extra words tolerated)
+    "name_exact",  # normalized names equal (spaces aside)
+    "domain_eq",  # same registrable domain
+    "stem_eq",  # same domain stem on different suffixes (acme.com / acme.de)
     "domain_conflict",  # both have a domain, and neither domain nor stem agree
-    "stem_name",        # one side's domain stem vs the other's name (when a website is missing)
-    "country_eq", "country_conflict",
-    "region_eq", "region_conflict",
-    "city_eq", "city_conflict",
-    "postal_eq", "postal_conflict",
-    "crm_eq",           # same CRM id
-    "name_only",        # nothing but the names can be compared (no domain, country, city, postal pair)
+    "stem_name",  # one side's domain stem vs the other's name (when a website is missing)
+    "country_eq",
+    "country_conflict",
+    "region_eq",
+    "region_conflict",
+    "city_eq",
+    "city_conflict",
+    "postal_eq",
+    "postal_conflict",
+    "crm_eq",  # same CRM id
+    "name_only",  # nothing but the names can be compared (no domain, country, city, postal pair)
 )
-
 
 
 # --- element-wise helpers ----------------------------------------------------------------------------
@@ -60,8 +63,13 @@ def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a != "") & (b != "")
 
 
-def similarity(a: np.ndarray, b: np.ndarray, scorer=JaroWinkler.normalized_similarity, workers: int = -1,
-               both: np.ndarray | None = None):
+def similarity(
+    a: np.ndarray,
+    b: np.ndarray,
+    scorer=JaroWinkler.normalized_similarity,
+    workers: int = -1,
+    both: np.ndarray | None = None,
+):
     """Pairwise string similarity in [0, 1]; 0 where either side is blank (`both`: neither is)."""
     out = np.zeros(len(a), dtype=np.float32)
     both = _both(a, b) if both is None else both
@@ -72,15 +80,27 @@ def similarity(a: np.ndarray, b: np.ndarray, scorer=JaroWinkler.normalized_simil
     return out
 
 
-def pair_similarity(a: pd.DataFrame, b: pd.DataFrame, column: str, li: np.ndarray, ri: np.ndarray,
-                    scorer=JaroWinkler.normalized_similarity, workers: int = -1) -> np.ndarray:
+def pair_similarity(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    column: str,
+    li: np.ndarray,
+    ri: np.ndarray,
+    scorer=JaroWinkler.normalized_similarity,
+    workers: int = -1,
+) -> np.ndarray:
     """`similarity` of one column of comparison frames, gathering only the strings of non-blank pairs."""
     both = a[f"{column}_set"].to_numpy()[li] & b[f"{column}_set"].to_numpy()[ri]
     out = np.zeros(len(li), dtype=np.float32)
     idx = np.flatnonzero(both)
     if len(idx):
-        out[idx] = cpdist(a[column].to_numpy()[li[idx]], b[column].to_numpy()[ri[idx]], scorer=scorer,
-                          workers=workers, dtype=np.float32)
+        out[idx] = cpdist(
+            a[column].to_numpy()[li[idx]],
+            b[column].to_numpy()[ri[idx]],
+            scorer=scorer,
+            workers=workers,
+            dtype=np.float32,
+        )
     if scorer is fuzz.token_sort_ratio:
         out /= 100.0
     return out
@@ -97,8 +117,11 @@ def stem_name_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.nda
     """
     out = np.zeros(len(li), dtype=np.float32)
     for x, xi, y, yi in ((a, li, b, ri), (b, ri, a, li)):
-        use = np.flatnonzero(x["stem_key_set"].to_numpy()[xi] & y["name_key_set"].to_numpy()[yi]
-                             & ~y["stem_key_set"].to_numpy()[yi])
+        use = np.flatnonzero(
+            x["stem_key_set"].to_numpy()[xi]
+            & y["name_key_set"].to_numpy()[yi]
+            & ~y["stem_key_set"].to_numpy()[yi]
+        )
         if not len(use):
             continue
         s, k = x["stem_key"].to_numpy()[xi[use]], y["name_key"].to_numpy()[yi[use]]
@@ -117,13 +140,26 @@ def city_features(a: pd.DataFrame, b: pd.DataFrame, li, ri, workers=-1):
 
 # Columns compared for equality only: replaced by integer codes shared by both lists (-1 = blank), so
 # each comparison is an integer compare per pair instead of a string compare.
-CODED = ("name_norm", "name_key", "domain_eff", "stem", "country_norm", "region_norm", "postal_norm", "postal5",
-         "crm_id_norm")
+CODED = (
+    "name_norm",
+    "name_key",
+    "domain_eff",
+    "stem",
+    "country_norm",
+    "region_norm",
+    "postal_norm",
+    "postal5",
+    "crm_id_norm",
+)
 FUZZY = ("name_norm", "stem_key", "name_key", "city_norm")
 
 
-def comparison_frames(left: pd.DataFrame, right: pd.DataFrame, junk_l: np.ndarray | None = None,
-                      junk_r: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def comparison_frames(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    junk_l: np.ndarray | None = None,
+    junk_r: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-record inputs of `compare_pairs` for both lists (computed once per run, not per pair).
 
     `junk_*`: records whose domain is no evidence on their list (reliability.junk_domains); their
@@ -140,15 +176,21 @@ def comparison_frames(left: pd.DataFrame, right: pd.DataFrame, junk_l: np.ndarra
     out["stem_key_len"] = np.fromiter(map(len, out["stem_key"]), dtype=np.float32, count=len(out["stem_key"]))
     domain, email = both_sides("domain_norm"), both_sides("email_domain_norm")
     raw = {"domain_eff": np.where(domain == "", email, domain)}
-    junk = np.concatenate([np.zeros(len(left), bool) if junk_l is None else junk_l,
-                           np.zeros(len(right), bool) if junk_r is None else junk_r])
+    junk = np.concatenate(
+        [
+            np.zeros(len(left), bool) if junk_l is None else junk_l,
+            np.zeros(len(right), bool) if junk_r is None else junk_r,
+        ]
+    )
     if junk.any():
         raw["domain_eff"] = np.where(junk, "", raw["domain_eff"])
         raw["stem"] = np.where(junk, "", both_sides("stem"))
         for column in ("stem_key",):
             out[column] = np.where(junk, "", out[column])
             out[f"{column}_set"] = out[column] != ""
-        out["stem_key_len"] = np.fromiter(map(len, out["stem_key"]), dtype=np.float32, count=len(out["stem_key"]))
+        out["stem_key_len"] = np.fromiter(
+            map(len, out["stem_key"]), dtype=np.float32, count=len(out["stem_key"])
+        )
     for column in CODED:
         if column == "postal5":
             continue
@@ -186,14 +228,22 @@ def postal_features_codes(a, a5, b, b5):
     return same.astype(np.float32), (both & ~same).astype(np.float32)
 
 
-def compare_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.ndarray,
-                  tokens: TokenTable, workers: int = -1, name_jw: np.ndarray | None = None,
-                  name_words: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+def compare_pairs(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    li: np.ndarray,
+    ri: np.ndarray,
+    tokens: TokenTable,
+    workers: int = -1,
+    name_jw: np.ndarray | None = None,
+    name_words: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Feature frame (columns FEATURES, float32) for pairs given by positions into the lists.
 
     `a`/`b` come from `comparison_frames`; `name_jw` and `name_words` (Dice, containment) may be passed
     when the caller already computed them (the pre-filter does).
     """
+
     def codes(column):
         return a[f"{column}_code"].to_numpy()[li], b[f"{column}_code"].to_numpy()[ri]
 
@@ -213,7 +263,18 @@ def compare_pairs(a: pd.DataFrame, b: pd.DataFrame, li: np.ndarray, ri: np.ndarr
     (pl, pr), (p5l, p5r) = codes("postal_norm"), codes("postal5")
     f["postal_eq"], f["postal_conflict"] = postal_features_codes(pl, p5l, pr, p5r)
     f["crm_eq"] = equal_codes(*codes("crm_id_norm"))
-    context = ["domain_eq", "stem_eq", "domain_conflict", "country_eq", "country_conflict", "city_eq",
-               "city_conflict", "postal_eq", "postal_conflict", "region_eq", "region_conflict"]
+    context = [
+        "domain_eq",
+        "stem_eq",
+        "domain_conflict",
+        "country_eq",
+        "country_conflict",
+        "city_eq",
+        "city_conflict",
+        "postal_eq",
+        "postal_conflict",
+        "region_eq",
+        "region_conflict",
+    ]
     f["name_only"] = (sum(f[c] for c in context) == 0).astype(np.float32)
     return pd.DataFrame({name: np.asarray(f[name], dtype=np.float32) for name in FEATURES})

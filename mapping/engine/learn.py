@@ -133,8 +133,9 @@ def distil(features: pd.DataFrame, prob: np.ndarray, *, c: float = DISTIL_C):
     x = _matrix(features).to_numpy()
     classifier = rl.LogisticRegressionClassifier(C=c, max_iter=2000)
     # recordlinkage's fit takes hard labels only (a match index); sample weights go to its sklearn kernel.
-    classifier.kernel.fit(np.vstack([x, x]), np.r_[np.ones(len(x)), np.zeros(len(x))],
-                          sample_weight=np.r_[prob, 1.0 - prob])
+    classifier.kernel.fit(
+        np.vstack([x, x]), np.r_[np.ones(len(x)), np.zeros(len(x))], sample_weight=np.r_[prob, 1.0 - prob]
+    )
     return classifier
 
 

@@ -35,11 +35,31 @@ from .data import (
 _CACHE_SIZE = 1 << 18
 
 # Letters NFKD does not decompose into ASCII.
-_FOLD = str.maketrans({
-    "ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l", "Ł": "L",
-    "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ð": "d", "ı": "i", "’": "'", "‘": "'", "´": "'",
-    "`": "'", "–": "-", "—": "-",
-})
+_FOLD = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "œ": "oe",
+        "Œ": "OE",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "TH",
+        "ð": "d",
+        "ı": "i",
+        "’": "'",
+        "‘": "'",
+        "´": "'",
+        "`": "'",
+        "–": "-",
+        "—": "-",
+    }
+)
 
 # "S.p.A.", "N.V.", "U.S.A.", "o.o." -> one token; lookarounds keep "BRIT.AMER" (multi-letter parts) out.
 _DOTTED_INITIALS = re.compile(r"(?<![a-z0-9])(?:[a-z]\.)+[a-z](?![a-z0-9])\.?")
@@ -78,9 +98,13 @@ def _segment_tokens(text: str) -> list[str]:
     text = _AMPERSAND.sub(" and ", text)
     tokens = _NON_ALNUM.sub(" ", text).split()
     # "K und L", "K and L": a connective between single characters joins them like "K+L"
-    tokens = [t for i, t in enumerate(tokens)
-              if not (t in STOPWORDS and 0 < i < len(tokens) - 1 and len(tokens[i - 1]) == 1
-                      and len(tokens[i + 1]) == 1)]
+    tokens = [
+        t
+        for i, t in enumerate(tokens)
+        if not (
+            t in STOPWORDS and 0 < i < len(tokens) - 1 and len(tokens[i - 1]) == 1 and len(tokens[i + 1]) == 1
+        )
+    ]
     # runs of single characters are one abbreviation: "N V" -> "nv", "I B M" -> "ibm", "Z 7" -> "z7"
     out: list[str] = []
     in_run = False
@@ -94,18 +118,20 @@ def _segment_tokens(text: str) -> list[str]:
     return out
 
 
-_CUTTING_FORMS = {n: frozenset(f for f in forms if " ".join(f) not in NOT_CUTTING_FORMS)
-                  for n, forms in _LEGAL_FORMS.items()}
+_CUTTING_FORMS = {
+    n: frozenset(f for f in forms if " ".join(f) not in NOT_CUTTING_FORMS)
+    for n, forms in _LEGAL_FORMS.items()
+}
 
 
 def _cut_after_inner_legal_form(tokens: list[str]) -> list[str]:
     """'harbor minerals ltd class a' -> 'harbor minerals ltd': a legal form inside a name ends it."""
     for i in range(1, len(tokens) - 1):
         for n in _LEGAL_LENGTHS:
-            if i + n < len(tokens) and tuple(tokens[i:i + n]) in _CUTTING_FORMS[n]:
+            if i + n < len(tokens) and tuple(tokens[i : i + n]) in _CUTTING_FORMS[n]:
                 if _strip_legal_forms(["_", *tokens[i:]]) == ["_"]:
                     return tokens  # only legal forms follow ("public limited company"): stripped later
-                return tokens[:i + n]
+                return tokens[: i + n]
     return tokens
 
 
@@ -231,7 +257,9 @@ def domain_stem(domain: object) -> str:
 
 
 # Business words a domain stem may end with, longest first so "technologies" wins over "tech".
-_STEM_WORDS = sorted((w for w in ABBREVIATIONS if len(w) >= 4 and w != ABBREVIATIONS[w]), key=len, reverse=True)
+_STEM_WORDS = sorted(
+    (w for w in ABBREVIATIONS if len(w) >= 4 and w != ABBREVIATIONS[w]), key=len, reverse=True
+)
 _STEM_SUFFIX = re.compile(r"(?<=[a-z0-9]{3})(" + "|".join(_STEM_WORDS) + r")$")
 
 

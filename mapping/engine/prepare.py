@@ -16,19 +16,19 @@ RAW_COLUMNS = ("name", "website", "domain", "email", "country", "region", "city"
 
 # Normalized columns, in the order they are computed.  All are str, '' when unknown.
 NORMALIZED_COLUMNS = (
-    "name_norm",         # normalize_name(name)
-    "name_key",          # name_norm without spaces (sorted-neighbourhood key "as written")
-    "name_rev",          # name_key reversed
-    "name_sorted",       # tokens of name_norm sorted, joined without spaces
-    "domain_norm",       # registrable_domain(website or domain)
-    "email_domain_norm", # email_domain(email): '' for free-mail providers
-    "stem",              # domain_stem(domain_norm or email_domain_norm)
-    "stem_key",          # stem_key(stem): trailing business word canonicalised, comparable to name_key
-    "country_norm",      # country_code(country)
-    "region_norm",       # normalize_text(region)
-    "city_norm",         # normalize_text(city)
-    "postal_norm",       # normalize_postal_code(postal_code)
-    "crm_id_norm",       # normalize_id(crm_id)
+    "name_norm",  # normalize_name(name)
+    "name_key",  # name_norm without spaces (sorted-neighbourhood key "as written")
+    "name_rev",  # name_key reversed
+    "name_sorted",  # tokens of name_norm sorted, joined without spaces
+    "domain_norm",  # registrable_domain(website or domain)
+    "email_domain_norm",  # email_domain(email): '' for free-mail providers
+    "stem",  # domain_stem(domain_norm or email_domain_norm)
+    "stem_key",  # stem_key(stem): trailing business word canonicalised, comparable to name_key
+    "country_norm",  # country_code(country)
+    "region_norm",  # normalize_text(region)
+    "city_norm",  # normalize_text(city)
+    "postal_norm",  # normalize_postal_code(postal_code)
+    "crm_id_norm",  # normalize_id(crm_id)
 )
 
 

@@ -67,8 +67,9 @@ def junk_domain_hashes(frame: pd.DataFrame, first_words: np.ndarray | None = Non
         return np.zeros(0, dtype=np.uint64)
     if first_words is None:
         codes, uniques = pd.factorize(frame["name_norm"].to_numpy(dtype=object))
-        first_words = pd.factorize(np.array([n.split(" ", 1)[0] for n in uniques.tolist()] + [""],
-                                            dtype=object))[0][codes]
+        first_words = pd.factorize(
+            np.array([n.split(" ", 1)[0] for n in uniques.tolist()] + [""], dtype=object)
+        )[0][codes]
     hashes = _domain_hashes(domains[has])
     table = pd.DataFrame({"d": hashes, "f": np.asarray(first_words)[has]})
     distinct = table.drop_duplicates()["d"].value_counts()
@@ -78,8 +79,12 @@ def junk_domain_hashes(frame: pd.DataFrame, first_words: np.ndarray | None = Non
 def learn_context(left: pd.DataFrame, right: pd.DataFrame, tokens=None) -> ListContext:
     """The context of two whole lists (`tokens`: their tokens.TokenTable, which learned the weights)."""
     if tokens is None:
-        weights = learn_weights(left["name_norm"].to_numpy(dtype=object),
-                                right["name_norm"].to_numpy(dtype=object))
+        weights = learn_weights(
+            left["name_norm"].to_numpy(dtype=object), right["name_norm"].to_numpy(dtype=object)
+        )
         return ListContext(weights, junk_domain_hashes(left), junk_domain_hashes(right))
-    return ListContext(tokens.weighting, junk_domain_hashes(left, tokens.first_words("left")),
-                       junk_domain_hashes(right, tokens.first_words("right")))
+    return ListContext(
+        tokens.weighting,
+        junk_domain_hashes(left, tokens.first_words("left")),
+        junk_domain_hashes(right, tokens.first_words("right")),
+    )

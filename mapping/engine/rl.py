@@ -49,10 +49,12 @@ class EnginePasses(BaseIndexAlgorithm):
         left, right = ensure_prepared(df_a), ensure_prepared(df_b)
         pairs = candidate_pairs(left, right, self.config)
         keep = (pairs["passes"].to_numpy() & self._bits) != 0
-        return pd.MultiIndex.from_arrays([
-            left.index.to_numpy()[pairs["li"].to_numpy()[keep]],
-            right.index.to_numpy()[pairs["ri"].to_numpy()[keep]],
-        ])
+        return pd.MultiIndex.from_arrays(
+            [
+                left.index.to_numpy()[pairs["li"].to_numpy()[keep]],
+                right.index.to_numpy()[pairs["ri"].to_numpy()[keep]],
+            ]
+        )
 
     def _dedup_index(self, df_a: pd.DataFrame) -> pd.MultiIndex:
         raise NotImplementedError("the engine links two lists; it does not deduplicate one")

@@ -67,9 +67,9 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class TokenWeights:
     """Weight of each word of two lists (plain arrays: word hashes sorted, weights beside them)."""
 
-    hashes: np.ndarray   # uint64, sorted
+    hashes: np.ndarray  # uint64, sorted
     weights: np.ndarray  # float32
-    scale_l: int         # the lists' size steps; a change of either re-weighs every word
+    scale_l: int  # the lists' size steps; a change of either re-weighs every word
     scale_r: int
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
@@ -130,10 +130,14 @@ def _prefix_hashes(words: list[str], length: np.ndarray) -> tuple[np.ndarray, np
     try:
         chars = np.array(words, dtype=f"S{MAX_ABBREVIATION}")
     except UnicodeEncodeError:  # normalized names are ASCII; anything else still gets a stable hash
-        chars = np.array([w.encode("ascii", "replace")[:MAX_ABBREVIATION] for w in words],
-                         dtype=f"S{MAX_ABBREVIATION}")
-    codes = chars.view(np.uint8).reshape(len(words), MAX_ABBREVIATION).astype(np.uint64) if len(words) else \
-        np.zeros((0, MAX_ABBREVIATION), np.uint64)
+        chars = np.array(
+            [w.encode("ascii", "replace")[:MAX_ABBREVIATION] for w in words], dtype=f"S{MAX_ABBREVIATION}"
+        )
+    codes = (
+        chars.view(np.uint8).reshape(len(words), MAX_ABBREVIATION).astype(np.uint64)
+        if len(words)
+        else np.zeros((0, MAX_ABBREVIATION), np.uint64)
+    )
     running = np.zeros(len(words), dtype=np.uint64)
     pref = np.zeros((len(words), MAX_ABBREVIATION), dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -141,8 +145,11 @@ def _prefix_hashes(words: list[str], length: np.ndarray) -> tuple[np.ndarray, np
             running = (running + codes[:, k] + np.uint64(1)) * _PRIME
             pref[:, k] = running
     length = length.astype(np.int64)
-    whole = np.where((length >= 1) & (length <= MAX_ABBREVIATION),
-                     pref[np.arange(len(words)), np.clip(length - 1, 0, MAX_ABBREVIATION - 1)], np.uint64(0))
+    whole = np.where(
+        (length >= 1) & (length <= MAX_ABBREVIATION),
+        pref[np.arange(len(words)), np.clip(length - 1, 0, MAX_ABBREVIATION - 1)],
+        np.uint64(0),
+    )
     pref[np.arange(MAX_ABBREVIATION)[None, :] >= (length[:, None] - 1)] = 0
     return pref, whole.astype(np.uint64)
 
@@ -153,8 +160,13 @@ class TokenTable:
 
     Without `weights`, the weights are learned from these names (they must be the whole lists)."""
 
-    def __init__(self, left_names: np.ndarray, right_names: np.ndarray, weights: TokenWeights | None = None,
-                 workers: int = -1):
+    def __init__(
+        self,
+        left_names: np.ndarray,
+        right_names: np.ndarray,
+        weights: TokenWeights | None = None,
+        workers: int = -1,
+    ):
         self.workers = workers
         left_names, right_names = np.asarray(left_names, dtype=object), np.asarray(right_names, dtype=object)
         n_left = len(left_names)
@@ -164,7 +176,9 @@ class TokenTable:
         word_codes, words = _factorize(flat)
         word_list = words.tolist()
         nonblank = np.array([t != "" for t in word_list], dtype=bool)
-        keep = nonblank[word_codes] & ~pd.Series(row * max(len(words), 1) + word_codes).duplicated().to_numpy()
+        keep = (
+            nonblank[word_codes] & ~pd.Series(row * max(len(words), 1) + word_codes).duplicated().to_numpy()
+        )
         row, word_codes = row[keep], word_codes[keep]
         if weights is None:  # document frequency of each word on each side
             per_l = np.bincount(codes[:n_left], minlength=len(names)).astype(np.float64)
@@ -189,7 +203,7 @@ class TokenTable:
         self.pref = np.vstack([pref, np.zeros((1, MAX_ABBREVIATION), np.uint64)])
         self.whole = np.append(whole, np.uint64(0))
         n = len(names)
-        self.word = np.full((n, MAX_TOKENS), -1, dtype=np.int32)   # index into self.words
+        self.word = np.full((n, MAX_TOKENS), -1, dtype=np.int32)  # index into self.words
         self.len = np.zeros((n, MAX_TOKENS), dtype=np.int8)
         self.first = np.zeros((n, MAX_TOKENS), dtype=np.int16)
         self.w = np.zeros((n, MAX_TOKENS), dtype=np.float32)
@@ -220,12 +234,15 @@ class TokenTable:
         repeat, and every run counts it alike."""
         if self._name_keys is None or self._name_keys[0] != prefix:
             word_hash = np.append(self.word_hash, np.uint64(0))
-            words = word_hash[self.word]                               # (names, MAX_TOKENS)
-            prefixes = np.where(self.word >= 0, self.pref[self.word, prefix - 1] ^ np.uint64(0x9E3779B97F4A7C15),
-                                np.uint64(0))
+            words = word_hash[self.word]  # (names, MAX_TOKENS)
+            prefixes = np.where(
+                self.word >= 0, self.pref[self.word, prefix - 1] ^ np.uint64(0x9E3779B97F4A7C15), np.uint64(0)
+            )
             prefixes[self.pref[self.word, prefix - 1] == 0] = 0
             with np.errstate(over="ignore"):
-                pairs = np.where(self.word[:, 1:] >= 0, words[:, :-1] * np.uint64(31) + words[:, 1:], np.uint64(0))
+                pairs = np.where(
+                    self.word[:, 1:] >= 0, words[:, :-1] * np.uint64(31) + words[:, 1:], np.uint64(0)
+                )
             self._name_keys = (prefix, np.concatenate([words, prefixes, pairs], axis=1))
         keys = self._name_keys[1][self.left_rows if side == "left" else self.right_rows]
         record = np.repeat(np.arange(len(keys)), keys.shape[1])
@@ -265,12 +282,13 @@ class TokenTable:
                 b_pref = self.pref[b_word, np.clip(a_len - 1, 0, MAX_ABBREVIATION - 1)[:, None]]
                 a_in_b = (a_whole != 0)[:, None] & (a_whole[:, None] == b_pref)
                 # b's word starts a's longer word
-                a_pref = self.pref[a_word]                              # (m, MAX_ABBREVIATION)
+                a_pref = self.pref[a_word]  # (m, MAX_ABBREVIATION)
                 b_k = np.clip(b_len - 1, 0, MAX_ABBREVIATION - 1)
                 b_in_a = (b_whole != 0) & (b_whole == np.take_along_axis(a_pref, b_k, axis=1))
                 initial = (a_in_b & (a_len == 1)[:, None]) | (b_in_a & (b_len == 1))
-                abbr = np.where(a_in_b | b_in_a, np.where(initial, INITIAL_CREDIT, ABBREVIATION_CREDIT),
-                                np.float32(0))
+                abbr = np.where(
+                    a_in_b | b_in_a, np.where(initial, INITIAL_CREDIT, ABBREVIATION_CREDIT), np.float32(0)
+                )
                 c[sub] = np.maximum(c[sub], abbr)
             credit_a[rows, i] = c.max(axis=1)
             credit_b[rows] = np.maximum(credit_b[rows], c)
@@ -283,13 +301,22 @@ class TokenTable:
         free_a, free_b = np.where(credit_a == 0, wa, 0), np.where(credit_b == 0, wb, 0)
         ca, cb = free_a.argmax(axis=1), free_b.argmax(axis=1)
         pairs = np.arange(len(ra))
-        use = np.flatnonzero((free_a[pairs, ca] > 0) & (free_b[pairs, cb] > 0)
-                             & (self.first[ra, ca] == self.first[rb, cb])
-                             & (self.len[ra, ca] >= TYPO_MIN_LENGTH) & (self.len[rb, cb] >= TYPO_MIN_LENGTH))
+        use = np.flatnonzero(
+            (free_a[pairs, ca] > 0)
+            & (free_b[pairs, cb] > 0)
+            & (self.first[ra, ca] == self.first[rb, cb])
+            & (self.len[ra, ca] >= TYPO_MIN_LENGTH)
+            & (self.len[rb, cb] >= TYPO_MIN_LENGTH)
+        )
         if not len(use):
             return
-        sim = cpdist(self.words[self.word[ra[use], ca[use]]], self.words[self.word[rb[use], cb[use]]],
-                     scorer=JaroWinkler.normalized_similarity, workers=self.workers, dtype=np.float32)
+        sim = cpdist(
+            self.words[self.word[ra[use], ca[use]]],
+            self.words[self.word[rb[use], cb[use]]],
+            scorer=JaroWinkler.normalized_similarity,
+            workers=self.workers,
+            dtype=np.float32,
+        )
         ok = sim >= TYPO_SIMILARITY
         credit_a[use[ok], ca[use[ok]]] = sim[ok] * ABBREVIATION_CREDIT
         credit_b[use[ok], cb[use[ok]]] = sim[ok] * ABBREVIATION_CREDIT
@@ -316,7 +343,8 @@ class TokenTable:
         contain_a = np.divide(shared_a, total_a, out=np.zeros_like(total), where=total_a > 0)
         contain_b = np.divide(shared_b, total_b, out=np.zeros_like(total), where=total_b > 0)
         return np.minimum(dice, 1).astype(np.float32), np.minimum(np.maximum(contain_a, contain_b), 1).astype(
-            np.float32)
+            np.float32
+        )
 
     def dice(self, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         return self.overlap(li, ri)[0]

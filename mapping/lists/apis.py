@@ -99,7 +99,9 @@ class ImportJobOut(serializers.Serializer):
 class ImportRejectedOut(ErrorOut):
     """The error body of an upload that was refused, with the failed job."""
 
-    job = ImportJobOut(required=False, help_text="The failed import (absent when the request itself was invalid).")
+    job = ImportJobOut(
+        required=False, help_text="The failed import (absent when the request itself was invalid)."
+    )
 
 
 class ChangeSetOut(serializers.Serializer):
@@ -120,13 +122,17 @@ class ChangeSetDetailOut(ChangeSetOut):
 # ---------------------------------------------------------------- input serializers
 
 
-@extend_schema_field({
-    "type": "object",
-    "properties": {name: {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-                   for name in SEGMENT_FILTERS},
-    "additionalProperties": False,
-    "description": 'A segment\'s filters, e.g. {"country": ["DE", "AT"]} (countries by code or name).',
-})
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            name: {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+            for name in SEGMENT_FILTERS
+        },
+        "additionalProperties": False,
+        "description": 'A segment\'s filters, e.g. {"country": ["DE", "AT"]} (countries by code or name).',
+    }
+)
 class SegmentFiltersField(json_input.JSONField):
     pass
 
@@ -154,7 +160,10 @@ class ImportIn(serializers.Serializer):
     mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, default=ImportJob.Mode.REPLACE)
     skip_invalid_rows = serializers.BooleanField(default=False)
     column_mapping = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=20_000,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=20_000,
         help_text='JSON object {field: column header}, e.g. {"name": "Account Name"}; recognized if left out.',
     )
 
@@ -163,13 +172,16 @@ class PushRecordIn(serializers.Serializer):
     """Documentation of one pushed record; the service validates each record itself so that a bad
     one is reported by its index."""
 
-    extra = serializers.DictField(child=serializers.JSONField(), required=False,
-                                  help_text="Free fields; each value is kept as text.")
+    extra = serializers.DictField(
+        child=serializers.JSONField(), required=False, help_text="Free fields; each value is kept as text."
+    )
 
     def get_fields(self):
         # One text field per record field, as long as its column allows (the service checks it).
         fields = {
-            name: serializers.CharField(required=name == "name", max_length=model_max_length(AccountRecord, name))
+            name: serializers.CharField(
+                required=name == "name", max_length=model_max_length(AccountRecord, name)
+            )
             for name in FIELDS
         }
         return {**fields, **super().get_fields()}
@@ -198,7 +210,9 @@ class AccountListListApi(OrgAPIView):
         data = parse(AccountListIn, request.data)
         base_id = data.pop("base_list_id")
         base = selectors.account_list_for(org=self.org, list_id=base_id) if base_id else None
-        account_list = list_services.account_list_create(actor=request.user, org=self.org, base_list=base, **data)
+        account_list = list_services.account_list_create(
+            actor=request.user, org=self.org, base_list=base, **data
+        )
         return Response(AccountListOut(account_list).data, status=status.HTTP_201_CREATED)
 
 
@@ -214,7 +228,9 @@ class AccountListDetailApi(OrgAPIView):
     def patch(self, request, list_id: int):
         account_list = selectors.account_list_for(org=self.org, list_id=list_id)
         data = parse(AccountListUpdateIn, request.data)
-        account_list = list_services.account_list_update(actor=request.user, account_list=account_list, **data)
+        account_list = list_services.account_list_update(
+            actor=request.user, account_list=account_list, **data
+        )
         return Response(AccountListOut(account_list).data)
 
     @extend_schema(responses={204: None})
@@ -263,7 +279,11 @@ class ImportListApi(OrgAPIView):
         cannot be read, or (when tasks run in-process) rows with problems, get a 400."""
         account_list = selectors.account_list_for(org=self.org, list_id=list_id)
         data = parse(ImportIn, request.data)
-        mapping = json_input.loads(data["column_mapping"], field="column_mapping") if data["column_mapping"] else None
+        mapping = (
+            json_input.loads(data["column_mapping"], field="column_mapping")
+            if data["column_mapping"]
+            else None
+        )
         upload = data["file"]
         job = import_services.import_job_create(
             actor=request.user,
@@ -278,8 +298,12 @@ class ImportListApi(OrgAPIView):
         )
         job.refresh_from_db()
         if job.status == ImportJob.Status.FAILED:
-            body = {"detail": job.error, "code": "import_rejected", "errors": {"problems": job.problems},
-                    "job": ImportJobOut(job).data}
+            body = {
+                "detail": job.error,
+                "code": "import_rejected",
+                "errors": {"problems": job.problems},
+                "job": ImportJobOut(job).data,
+            }
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
         return Response(ImportJobOut(job).data, status=code)
@@ -342,4 +366,3 @@ class ChangeSetDetailApi(OrgAPIView):
     def get(self, request, list_id: int, changeset_id: int):
         changeset = selectors.changeset_for(org=self.org, list_id=list_id, changeset_id=changeset_id)
         return Response(ChangeSetDetailOut(changeset).data)
-

@@ -9,11 +9,14 @@ class AccountListForm(forms.Form):
     kind = forms.ChoiceField(choices=AccountList.Kind.choices, initial=AccountList.Kind.CUSTOMERS)
     description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     base_list = forms.ModelChoiceField(
-        queryset=AccountList.objects.none(), required=False,
+        queryset=AccountList.objects.none(),
+        required=False,
         help_text="Custom segments only: the list they filter.",
     )
     filter_country = forms.CharField(
-        required=False, max_length=500, label="Countries",
+        required=False,
+        max_length=500,
+        label="Countries",
         help_text="Custom segments only: countries to keep, comma-separated (e.g. Germany, AT).",
     )
 
@@ -38,9 +41,12 @@ class UploadForm(forms.Form):
 class MappingForm(forms.Form):
     """One choice per record field among the file's columns, then how to import."""
 
-    mode = forms.ChoiceField(choices=ImportJob.Mode.choices, widget=forms.RadioSelect, initial=ImportJob.Mode.REPLACE)
+    mode = forms.ChoiceField(
+        choices=ImportJob.Mode.choices, widget=forms.RadioSelect, initial=ImportJob.Mode.REPLACE
+    )
     skip_invalid_rows = forms.BooleanField(
-        required=False, label="Skip rows with problems (and list them in a report) instead of refusing the file"
+        required=False,
+        label="Skip rows with problems (and list them in a report) instead of refusing the file",
     )
 
     def __init__(self, *args, headers: list[str], **kwargs):
@@ -60,7 +66,9 @@ class MappingForm(forms.Form):
         return [self[f"map_{name}"] for name in FIELDS]
 
     def column_mapping(self) -> dict[str, str]:
-        return {name: self.cleaned_data[f"map_{name}"] for name in FIELDS if self.cleaned_data.get(f"map_{name}")}
+        return {
+            name: self.cleaned_data[f"map_{name}"] for name in FIELDS if self.cleaned_data.get(f"map_{name}")
+        }
 
     @staticmethod
     def initial_for(job: ImportJob) -> dict:

@@ -44,7 +44,8 @@ class AccountList(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="accountlist_unique_name_per_org"),
             models.CheckConstraint(
-                condition=Q(kind="custom", base_list__isnull=False) | (~Q(kind="custom") & Q(base_list__isnull=True)),
+                condition=Q(kind="custom", base_list__isnull=False)
+                | (~Q(kind="custom") & Q(base_list__isnull=True)),
                 name="accountlist_custom_has_base",
             ),
         ]

@@ -336,17 +336,17 @@ class CsvTable:
         if "field larger than field limit" in text:
             return FileRejected(
                 f"Row {row}: a cell is longer than {limit('IMPORT_MAX_FIELD_CHARS'):,} characters. "
-                "This is usually a quote (\") that is never closed.",
+                'This is usually a quote (") that is never closed.',
                 row=row,
             )
         if "unexpected end of data" in text:
             return FileRejected(
-                f"Row {row}: a quoted cell is never closed (a \" without its closing \").", row=row
+                f'Row {row}: a quoted cell is never closed (a " without its closing ").', row=row
             )
         if "expected after" in text:
             return FileRejected(
                 f"Row {row}: a quoted cell has text after its closing quote; double the quotes inside a "
-                "quoted cell (\"\").",
+                'quoted cell ("").',
                 row=row,
             )
         if "NUL" in text:

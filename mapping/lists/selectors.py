@@ -40,7 +40,9 @@ def _segment_filter(filters: dict) -> Q:
     return condition
 
 
-def account_list_records(*, org: Organization, account_list: AccountList, search: str = "") -> QuerySet[AccountRecord]:
+def account_list_records(
+    *, org: Organization, account_list: AccountList, search: str = ""
+) -> QuerySet[AccountRecord]:
     """The records of a list (a segment: the records of its base list that pass its filters)."""
     if account_list.organization_id != org.pk:
         raise NotFound("List not found.")
@@ -72,16 +74,18 @@ def account_record_for(*, org: Organization, account_list: AccountList, record_i
 def import_jobs_of(*, org: Organization, account_list: AccountList) -> QuerySet[ImportJob]:
     if account_list.organization_id != org.pk:
         raise NotFound("List not found.")
-    return ImportJob.objects.filter(account_list=account_list).select_related("created_by").order_by(
-        "-created_at", "-id"
+    return (
+        ImportJob.objects.filter(account_list=account_list)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
     )
 
 
 def import_job_for(*, org: Organization, list_id, job_id) -> ImportJob:
     try:
-        return ImportJob.objects.select_related("account_list", "account_list__organization", "created_by").get(
-            pk=job_id, account_list_id=int(list_id), account_list__organization=org
-        )
+        return ImportJob.objects.select_related(
+            "account_list", "account_list__organization", "created_by"
+        ).get(pk=job_id, account_list_id=int(list_id), account_list__organization=org)
     except (ImportJob.DoesNotExist, ValueError, TypeError):
         raise NotFound("Import not found.") from None
 
@@ -89,9 +93,11 @@ def import_job_for(*, org: Organization, list_id, job_id) -> ImportJob:
 def changesets_of(*, org: Organization, account_list: AccountList) -> QuerySet[ListChangeSet]:
     if account_list.organization_id != org.pk:
         raise NotFound("List not found.")
-    return ListChangeSet.objects.filter(account_list=account_list).defer(
-        "added_ids", "edited_ids", "removed_ids"
-    ).order_by("-created_at", "-id")
+    return (
+        ListChangeSet.objects.filter(account_list=account_list)
+        .defer("added_ids", "edited_ids", "removed_ids")
+        .order_by("-created_at", "-id")
+    )
 
 
 def changeset_for(*, org: Organization, list_id, changeset_id) -> ListChangeSet:

@@ -42,7 +42,11 @@ def index(request):
             else:
                 messages.success(request, f"List {account_list.name} created.")
                 return redirect("lists:detail", list_id=account_list.pk)
-    return render(request, "mapping/lists/index.html", {"lists": lists, "form": form, "can_manage": _can_manage(request)})
+    return render(
+        request,
+        "mapping/lists/index.html",
+        {"lists": lists, "form": form, "can_manage": _can_manage(request)},
+    )
 
 
 def _detail_context(request, account_list, upload_form=None):
@@ -87,7 +91,9 @@ def upload(request, list_id: int):
             apply_error_to_form(form, exc)
         else:
             return redirect("lists:import", list_id=account_list.pk, job_id=job.pk)
-    return render(request, "mapping/lists/detail.html", _detail_context(request, account_list, form), status=400)
+    return render(
+        request, "mapping/lists/detail.html", _detail_context(request, account_list, form), status=400
+    )
 
 
 @portal_view
@@ -138,7 +144,11 @@ def _job_context(request, job, form=None):
         "account_list": job.account_list,
         "form": form,
         "labels": FIELD_LABELS,
-        "mapping": [(FIELD_LABELS[name], job.column_mapping.get(name)) for name in FIELDS if job.column_mapping.get(name)],
+        "mapping": [
+            (FIELD_LABELS[name], job.column_mapping.get(name))
+            for name in FIELDS
+            if job.column_mapping.get(name)
+        ],
         "record_count": selectors.account_list_record_count(org=request.org, account_list=job.account_list),
         "can_manage": _can_manage(request),
     }

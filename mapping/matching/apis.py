@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from accounts.selectors import partnership_for
 from mapping.matching import selectors
-from mapping.matching.services.runs import match_run_request
 from mapping.matching.services.review import TRAINING_METHODS, UNSUPERVISED_SAMPLE
+from mapping.matching.services.runs import match_run_request
 from prm.common.api import OrgAPIView, parse
 
 
@@ -56,19 +56,31 @@ class MatchRunDetailApi(OrgAPIView):
 class MatchSettingsOut(serializers.Serializer):
     threshold = serializers.FloatField(allow_null=True, help_text="My side's (null: the default).")
     review_threshold = serializers.FloatField(allow_null=True, help_text="My side's (null: the default).")
-    partner_threshold = serializers.FloatField(allow_null=True, help_text="The partner's (null: the default).")
-    partner_review_threshold = serializers.FloatField(allow_null=True, help_text="The partner's (null: the default).")
-    effective_threshold = serializers.FloatField(help_text="What the engine runs at: the higher of both sides'.")
+    partner_threshold = serializers.FloatField(
+        allow_null=True, help_text="The partner's (null: the default)."
+    )
+    partner_review_threshold = serializers.FloatField(
+        allow_null=True, help_text="The partner's (null: the default)."
+    )
+    effective_threshold = serializers.FloatField(
+        help_text="What the engine runs at: the higher of both sides'."
+    )
     effective_review_threshold = serializers.FloatField(help_text="The higher of both sides'.")
     trained_model = serializers.BooleanField()
-    trained_on = serializers.IntegerField(help_text="Labelled pairs behind the model (0 when trained without labels).")
+    trained_on = serializers.IntegerField(
+        help_text="Labelled pairs behind the model (0 when trained without labels)."
+    )
     trained_at = serializers.DateTimeField(allow_null=True)
-    training = serializers.CharField(help_text="'' (idle), queued, running or failed: training runs on a worker.")
+    training = serializers.CharField(
+        help_text="'' (idle), queued, running or failed: training runs on a worker."
+    )
     training_method = serializers.CharField(allow_blank=True)
     training_error = serializers.CharField(allow_blank=True, help_text="Why the last training failed.")
     model_request = serializers.CharField(
-        allow_blank=True, help_text="What my side asked of the model and waits for the partner to ask too: "
-                                    "labelled, unsupervised, reset or ''.")
+        allow_blank=True,
+        help_text="What my side asked of the model and waits for the partner to ask too: "
+        "labelled, unsupervised, reset or ''.",
+    )
     partner_model_request = serializers.CharField(allow_blank=True, help_text="The same, the partner's.")
 
 
@@ -103,13 +115,18 @@ class MatchSettingsApi(OrgAPIView):
 
 class MatchModelTrainIn(serializers.Serializer):
     method = serializers.ChoiceField(
-        choices=TRAINING_METHODS, required=False, default="labelled",
+        choices=TRAINING_METHODS,
+        required=False,
+        default="labelled",
         help_text="labelled: on the reviewers' confirmed and rejected pairs (at least 5 of each). "
-                  "unsupervised: without labels, on a sample of the candidate pairs of both sides' lists "
-                  "(recordlinkage's ECMClassifier).",
+        "unsupervised: without labels, on a sample of the candidate pairs of both sides' lists "
+        "(recordlinkage's ECMClassifier).",
     )
     sample = serializers.IntegerField(
-        required=False, default=UNSUPERVISED_SAMPLE, min_value=1_000, max_value=2_000_000,
+        required=False,
+        default=UNSUPERVISED_SAMPLE,
+        min_value=1_000,
+        max_value=2_000_000,
         help_text="unsupervised only: candidate pairs sampled for training.",
     )
 
@@ -151,7 +168,9 @@ class MatchDecisionOut(serializers.Serializer):
     left_record = serializers.IntegerField(source="left_record_id")
     right_record = serializers.IntegerField(source="right_record_id")
     side = serializers.CharField(help_text="Whose word this is: initiator or partner.")
-    decision = serializers.CharField(help_text="My side's word; the pair is confirmed once both sides confirmed it.")
+    decision = serializers.CharField(
+        help_text="My side's word; the pair is confirmed once both sides confirmed it."
+    )
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -168,7 +187,12 @@ class MatchDecisionApi(OrgAPIView):
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(MatchDecisionIn, request.data)
         decision = match_decision_record(
-            actor=request.user, org=self.org, partnership=partnership, left_record_id=data["left_record"],
-            right_record_id=data["right_record"], decision=data["decision"], note=data["note"],
+            actor=request.user,
+            org=self.org,
+            partnership=partnership,
+            left_record_id=data["left_record"],
+            right_record_id=data["right_record"],
+            decision=data["decision"],
+            note=data["note"],
         )
         return Response(MatchDecisionOut(decision).data, status=status.HTTP_201_CREATED)

@@ -70,7 +70,9 @@ class MatchRun(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             # Debounce: changes arriving while a run waits fold into it; one runs at a time.
-            models.UniqueConstraint(fields=["partnership"], condition=Q(status="queued"), name="matchrun_one_queued"),
+            models.UniqueConstraint(
+                fields=["partnership"], condition=Q(status="queued"), name="matchrun_one_queued"
+            ),
             models.UniqueConstraint(
                 fields=["partnership"], condition=Q(status="running"), name="matchrun_one_running"
             ),
@@ -94,8 +96,9 @@ class MatchRun(TimeStampedModel):
             if due is None or due >= now - timedelta(seconds=settings.MATCH_QUEUED_GRACE_SECONDS):
                 return False
             # Waiting behind a live run of its partnership is not stuck: it goes next.
-            return not MatchRun.objects.filter(partnership_id=self.partnership_id, status=self.Status.RUNNING,
-                                               heartbeat_at__gte=stale_before).exists()
+            return not MatchRun.objects.filter(
+                partnership_id=self.partnership_id, status=self.Status.RUNNING, heartbeat_at__gte=stale_before
+            ).exists()
         if self.status == self.Status.RUNNING:
             beat = self.heartbeat_at or self.started_at
             if beat is not None and beat >= stale_before:
@@ -129,7 +132,9 @@ class Overlap(models.Model):
     class Meta:
         ordering = ["-score", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["partnership", "left_record", "right_record"], name="overlap_unique_pair"),
+            models.UniqueConstraint(
+                fields=["partnership", "left_record", "right_record"], name="overlap_unique_pair"
+            ),
             models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=1), name="overlap_score_range"),
         ]
         indexes = [
@@ -157,7 +162,9 @@ class MatchDecision(TimeStampedModel):
     left_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
     right_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
     decision = models.CharField(max_length=10, choices=Decision.choices)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     decided_by_organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -188,7 +195,9 @@ class SideDecision(TimeStampedModel):
     right_record = models.ForeignKey("mapping.AccountRecord", on_delete=models.CASCADE, related_name="+")
     side = models.CharField(max_length=10, choices=Side.choices)
     decision = models.CharField(max_length=10, choices=MatchDecision.Decision.choices)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     decided_by_organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -198,11 +207,15 @@ class SideDecision(TimeStampedModel):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["partnership", "left_record", "right_record", "side"], name="sidedecision_one_per_side"
+                fields=["partnership", "left_record", "right_record", "side"],
+                name="sidedecision_one_per_side",
             ),
-            models.CheckConstraint(condition=Q(side__in=["initiator", "partner"]), name="sidedecision_side_valid"),
-            models.CheckConstraint(condition=Q(decision__in=["confirmed", "rejected"]),
-                                   name="sidedecision_decision_valid"),
+            models.CheckConstraint(
+                condition=Q(side__in=["initiator", "partner"]), name="sidedecision_side_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=["confirmed", "rejected"]), name="sidedecision_decision_valid"
+            ),
         ]
 
     def __str__(self):
@@ -226,7 +239,9 @@ class MatchState(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["partnership", "left_list", "right_list"], name="matchstate_unique_pair"),
+            models.UniqueConstraint(
+                fields=["partnership", "left_list", "right_list"], name="matchstate_unique_pair"
+            ),
         ]
 
     def __str__(self):
@@ -259,8 +274,9 @@ class MatchBlockJob(models.Model):
 
 def _threshold_range(prefix: str) -> Q:
     threshold, review = f"{prefix}_threshold", f"{prefix}_review_threshold"
-    return ((Q(**{f"{threshold}__isnull": True}) | (Q(**{f"{threshold}__gt": 0}) & Q(**{f"{threshold}__lte": 1})))
-            & (Q(**{f"{review}__isnull": True}) | (Q(**{f"{review}__gte": 0}) & Q(**{f"{review}__lte": 1}))))
+    return (
+        Q(**{f"{threshold}__isnull": True}) | (Q(**{f"{threshold}__gt": 0}) & Q(**{f"{threshold}__lte": 1}))
+    ) & (Q(**{f"{review}__isnull": True}) | (Q(**{f"{review}__gte": 0}) & Q(**{f"{review}__lte": 1})))
 
 
 class MatchSettings(models.Model):
@@ -290,7 +306,9 @@ class MatchSettings(models.Model):
     training_method = models.CharField(max_length=20, blank=True, default="")
     training_sample = models.PositiveIntegerField(default=0)
     training_error = models.TextField(blank=True, default="")
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     SIDES = ("initiator", "partner")

@@ -33,7 +33,9 @@ def match_settings_of(*, org: Organization, partnership: Partnership) -> dict:
 
     if not partnership.involves(org):
         raise NotFound("Partnership not found.")
-    mine, theirs = ("initiator", "partner") if partnership.initiator_id == org.pk else ("partner", "initiator")
+    mine, theirs = (
+        ("initiator", "partner") if partnership.initiator_id == org.pk else ("partner", "initiator")
+    )
     own = MatchSettings.objects.filter(partnership=partnership).first()
     config = engine_config(partnership.pk)
     requests = (own.model_requests or {}) if own else {}

@@ -10,13 +10,13 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from accounts.selectors import partnership_for
-from mapping.sharing import read_cache
-from mapping.sharing import selectors as overlaps
 from mapping.lists.exports import csv_lines
 from mapping.lists.selectors import account_list_for
-from mapping.sharing.services import records_set_private, sharing_rule_set
+from mapping.sharing import read_cache
+from mapping.sharing import selectors as overlaps
 from mapping.sharing.models import SHAREABLE_FIELDS, SharingLevel
 from mapping.sharing.selectors.review import ReviewFilters, review_queue_for
+from mapping.sharing.services import records_set_private, sharing_rule_set
 from prm.common.api import OrgAPIView, parse
 
 # ---------------------------------------------------------------- serializers
@@ -35,11 +35,16 @@ class SharingRuleOut(serializers.Serializer):
 class SharingRuleIn(serializers.Serializer):
     level = serializers.ChoiceField(choices=SharingLevel.choices)
     fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=SHAREABLE_FIELDS), required=False, default=list,
+        child=serializers.ChoiceField(choices=SHAREABLE_FIELDS),
+        required=False,
+        default=list,
         help_text="Allow-list, honoured at 'overlaps' and 'all'.",
     )
     extra_fields = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, default=list, max_length=30,
+        child=serializers.CharField(max_length=100),
+        required=False,
+        default=list,
+        max_length=30,
         help_text="Keys of the records' extra fields to show, at 'overlaps' and 'all'.",
     )
 
@@ -119,9 +124,12 @@ class MyRecordOut(serializers.Serializer):
 class PartnerRecordOut(serializers.Serializer):
     lists = ListRefOut(many=True, help_text="The partner's shared lists that hold the account.")
     fields = serializers.DictField(
-        child=serializers.CharField(), help_text=f"Only the fields the partner allows, among {', '.join(SHAREABLE_FIELDS)}."
+        child=serializers.CharField(),
+        help_text=f"Only the fields the partner allows, among {', '.join(SHAREABLE_FIELDS)}.",
     )
-    extra = serializers.DictField(child=serializers.CharField(), help_text="Only the extra fields the partner allows.")
+    extra = serializers.DictField(
+        child=serializers.CharField(), help_text="Only the extra fields the partner allows."
+    )
 
 
 class OverlapOut(serializers.Serializer):
@@ -147,7 +155,9 @@ class Account360PartnerOut(serializers.Serializer):
     partner = PartnerRefOut()
     score = serializers.FloatField()
     reasons = serializers.CharField()
-    how = serializers.ListField(child=serializers.CharField(), help_text="Kinds of the partner's lists holding it.")
+    how = serializers.ListField(
+        child=serializers.CharField(), help_text="Kinds of the partner's lists holding it."
+    )
     record = PartnerRecordOut()
 
 
@@ -159,44 +169,78 @@ class Account360Out(serializers.Serializer):
 class EcosystemRowOut(serializers.Serializer):
     partnership_id = serializers.IntegerField()
     partner = PartnerRefOut()
-    counts = serializers.DictField(child=serializers.IntegerField(), help_text="'<my kind>__<their kind>': count.")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="'<my kind>__<their kind>': count."
+    )
     total = serializers.IntegerField()
 
 
 class OverlapQueryIn(serializers.Serializer):
-    view = serializers.ChoiceField(choices=list(overlaps.QUICK_WINS), required=False, allow_blank=True, default="",
-                                   help_text="A ready view (population pair).")
+    view = serializers.ChoiceField(
+        choices=list(overlaps.QUICK_WINS),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A ready view (population pair).",
+    )
     my_list = serializers.IntegerField(required=False, allow_null=True, default=None)
     their_list = serializers.IntegerField(required=False, allow_null=True, default=None)
-    my_kind = serializers.ChoiceField(choices=overlaps.POPULATIONS, required=False, allow_blank=True, default="")
-    their_kind = serializers.ChoiceField(choices=overlaps.POPULATIONS, required=False, allow_blank=True, default="")
-    owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=254,
-                                  help_text="My account owner's e-mail.")
-    mine = serializers.BooleanField(required=False, default=False, help_text="Only my accounts (owner e-mail = mine).")
-    region = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
-                                   help_text="My account's region.")
-    industry = serializers.CharField(required=False, allow_blank=True, default="", max_length=200,
-                                     help_text="My account's industry.")
-    min_score = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=1)
+    my_kind = serializers.ChoiceField(
+        choices=overlaps.POPULATIONS, required=False, allow_blank=True, default=""
+    )
+    their_kind = serializers.ChoiceField(
+        choices=overlaps.POPULATIONS, required=False, allow_blank=True, default=""
+    )
+    owner = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=254, help_text="My account owner's e-mail."
+    )
+    mine = serializers.BooleanField(
+        required=False, default=False, help_text="Only my accounts (owner e-mail = mine)."
+    )
+    region = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=100, help_text="My account's region."
+    )
+    industry = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200, help_text="My account's industry."
+    )
+    min_score = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=1
+    )
     search = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    sort = serializers.ChoiceField(choices=list(overlaps.SORTS), required=False, allow_blank=True, default="-score",
-                                   help_text="Default (or empty): -score.")
+    sort = serializers.ChoiceField(
+        choices=list(overlaps.SORTS),
+        required=False,
+        allow_blank=True,
+        default="-score",
+        help_text="Default (or empty): -score.",
+    )
 
 
 def overlap_filters(data: dict) -> overlaps.OverlapFilters:
     return overlaps.OverlapFilters(
-        view=data["view"], my_list_id=data["my_list"], their_list_id=data["their_list"], my_kind=data["my_kind"],
-        their_kind=data["their_kind"], owner_email=data["owner"].strip(), mine_only=data["mine"],
-        region=data["region"].strip(), industry=data["industry"].strip(), min_score=data["min_score"],
-        search=data["search"].strip(), sort=data["sort"] or "-score",
+        view=data["view"],
+        my_list_id=data["my_list"],
+        their_list_id=data["their_list"],
+        my_kind=data["my_kind"],
+        their_kind=data["their_kind"],
+        owner_email=data["owner"].strip(),
+        mine_only=data["mine"],
+        region=data["region"].strip(),
+        industry=data["industry"].strip(),
+        min_score=data["min_score"],
+        search=data["search"].strip(),
+        sort=data["sort"] or "-score",
     )
 
 
 # Query parameters, documented from the serializers that parse them (bounds, lengths, choices).
 PAGE_PARAMETERS = [
     OpenApiParameter("page", {"type": "integer", "minimum": 1}),
-    OpenApiParameter("page_size", {"type": "integer", "minimum": 1},
-                     description="Rows per page (at most 500; larger asks get 500)."),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1},
+        description="Rows per page (at most 500; larger asks get 500).",
+    ),
 ]
 OVERLAP_PARAMETERS = [OverlapQueryIn, *PAGE_PARAMETERS]
 
@@ -243,7 +287,11 @@ class ListingAPIView(OrgAPIView):
         nxt = replace_query_param(url, "page", number + 1) if number * size < count else None
         prev = None
         if number > 1:
-            prev = remove_query_param(url, "page") if number == 2 else replace_query_param(url, "page", number - 1)
+            prev = (
+                remove_query_param(url, "page")
+                if number == 2
+                else replace_query_param(url, "page", number - 1)
+            )
         return {"count": count, "next": nxt, "previous": prev, "results": rows}
 
 
@@ -253,11 +301,14 @@ def cached_json(api: OrgAPIView, name: str, *, partnership, parts: tuple, comput
     request = api.request
     renderer, media_type = request.accepted_renderer, request.accepted_media_type
     content = read_cache.cached(
-        name, partnership=partnership, parts=(*parts, type(renderer).__name__, media_type),
+        name,
+        partnership=partnership,
+        parts=(*parts, type(renderer).__name__, media_type),
         compute=lambda: renderer.render(compute(), media_type, api.get_renderer_context()),
     )
-    return HttpResponse(content, content_type=f"{media_type}; charset={renderer.charset}" if renderer.charset
-                        else media_type)
+    return HttpResponse(
+        content, content_type=f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
+    )
 
 
 def csv_response(rows, filename: str) -> StreamingHttpResponse:
@@ -272,9 +323,13 @@ def csv_response(rows, filename: str) -> StreamingHttpResponse:
 
 def _rule_out(account_list, rule) -> dict:
     return {
-        "list_id": account_list.pk, "list_name": account_list.name, "list_kind": account_list.kind,
-        "level": rule.level if rule else SharingLevel.HIDDEN, "fields": list(rule.fields) if rule else [],
-        "extra_fields": list(rule.extra_fields) if rule else [], "updated_at": rule.updated_at if rule else None,
+        "list_id": account_list.pk,
+        "list_name": account_list.name,
+        "list_kind": account_list.kind,
+        "level": rule.level if rule else SharingLevel.HIDDEN,
+        "fields": list(rule.fields) if rule else [],
+        "extra_fields": list(rule.extra_fields) if rule else [],
+        "updated_at": rule.updated_at if rule else None,
     }
 
 
@@ -303,7 +358,9 @@ class SharingRuleDetailApi(OrgAPIView):
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         account_list = account_list_for(org=self.org, list_id=list_id)
         data = parse(SharingRuleIn, request.data)
-        rule = sharing_rule_set(actor=request.user, partnership=partnership, account_list=account_list, **data)
+        rule = sharing_rule_set(
+            actor=request.user, partnership=partnership, account_list=account_list, **data
+        )
         return Response(_rule_out(account_list, rule))
 
 
@@ -312,7 +369,9 @@ class SharingRuleChangeListApi(OrgAPIView):
     def get(self, request, partnership_id: int):
         """The audit log of my organization's rule changes for this partnership (admins only)."""
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
-        changes = overlaps.sharing_rule_changes_of(org=self.org, membership=self.membership, partnership=partnership)
+        changes = overlaps.sharing_rule_changes_of(
+            org=self.org, membership=self.membership, partnership=partnership
+        )
         return self.paginate(changes, SharingRuleChangeOut)
 
 
@@ -324,11 +383,35 @@ def matrix_out(matrix: overlaps.OverlapMatrix) -> dict:
     return {
         "partnership_id": side.partnership.pk,
         "partner": {"id": side.other.pk, "name": side.other.name},
-        "columns": [{"id": s.id, "name": s.name, "kind": s.kind, "level": s.level, "size": size,
-                     "shows_records": s.shows_records} for s, size in matrix.columns],
-        "rows": [{"id": r.my_list.pk, "name": r.my_list.name, "kind": r.my_list.kind, "size": r.size,
-                  "cells": [{"their_list_id": c.their_list.id, "count": c.count, "rate": round(c.rate, 4),
-                             "opens": c.opens} for c in r.cells]} for r in matrix.rows],
+        "columns": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "kind": s.kind,
+                "level": s.level,
+                "size": size,
+                "shows_records": s.shows_records,
+            }
+            for s, size in matrix.columns
+        ],
+        "rows": [
+            {
+                "id": r.my_list.pk,
+                "name": r.my_list.name,
+                "kind": r.my_list.kind,
+                "size": r.size,
+                "cells": [
+                    {
+                        "their_list_id": c.their_list.id,
+                        "count": c.count,
+                        "rate": round(c.rate, 4),
+                        "opens": c.opens,
+                    }
+                    for c in r.cells
+                ],
+            }
+            for r in matrix.rows
+        ],
     }
 
 
@@ -337,8 +420,13 @@ class OverlapMatrixApi(OrgAPIView):
     def get(self, request, partnership_id: int):
         """My lists x the partner's lists shared with me: overlap counts and match rates."""
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
-        return cached_json(self, "matrix", partnership=partnership, parts=(self.org.pk,),
-                           compute=lambda: matrix_out(overlaps.overlap_matrix_for(org=self.org, partnership=partnership)))
+        return cached_json(
+            self,
+            "matrix",
+            partnership=partnership,
+            parts=(self.org.pk,),
+            compute=lambda: matrix_out(overlaps.overlap_matrix_for(org=self.org, partnership=partnership)),
+        )
 
 
 def _listing(api: OrgAPIView, partnership_id: int, partnership=None):
@@ -355,9 +443,13 @@ class OverlapListApi(ListingAPIView):
         """My accounts with the partner's matched accounts, showing only what the partner allows."""
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         user = request.user  # the page depends on the user's e-mail ("mine") and on the URL (links)
-        return cached_json(self, "overlaps", partnership=partnership,
-                           parts=(self.org.pk, user.pk, user.email, request.build_absolute_uri()),
-                           compute=lambda: self.page_data(_listing(self, partnership_id, partnership)))
+        return cached_json(
+            self,
+            "overlaps",
+            partnership=partnership,
+            parts=(self.org.pk, user.pk, user.email, request.build_absolute_uri()),
+            compute=lambda: self.page_data(_listing(self, partnership_id, partnership)),
+        )
 
 
 class OverlapExportApi(OrgAPIView):
@@ -370,7 +462,9 @@ class OverlapExportApi(OrgAPIView):
 def _partner_white_space(api: OrgAPIView, partnership_id: int):
     partnership = partnership_for(org=api.org, partnership_id=partnership_id)
     return overlaps.partner_white_space_for(
-        org=api.org, partnership=partnership, their_list_id=api.request.query_params.get("their_list"),
+        org=api.org,
+        partnership=partnership,
+        their_list_id=api.request.query_params.get("their_list"),
         search=api.request.query_params.get("search", "")[:200],
     )
 
@@ -394,17 +488,28 @@ class PartnerWhiteSpaceExportApi(OrgAPIView):
 
 class MyWhiteSpaceQueryIn(serializers.Serializer):
     my_list = serializers.IntegerField(required=False, allow_null=True, default=None)
-    mine = serializers.BooleanField(required=False, default=False, help_text="Only my accounts (owner e-mail = mine).")
-    search = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
-                                   help_text="In my account's name (the first 200 characters).")
+    mine = serializers.BooleanField(
+        required=False, default=False, help_text="Only my accounts (owner e-mail = mine)."
+    )
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text="In my account's name (the first 200 characters).",
+    )
 
 
 def _my_white_space(api: OrgAPIView, partnership_id: int):
     partnership = partnership_for(org=api.org, partnership_id=partnership_id)
     data = parse(MyWhiteSpaceQueryIn, api.request.query_params)
     return overlaps.my_white_space_for(
-        org=api.org, partnership=partnership, my_list_id=data["my_list"], user=api.request.user,
-        mine_only=data["mine"], search=data["search"][:200],
+        org=api.org,
+        partnership=partnership,
+        my_list_id=data["my_list"],
+        user=api.request.user,
+        mine_only=data["mine"],
+        search=data["search"][:200],
     )
 
 
@@ -435,10 +540,14 @@ class Account360Api(OrgAPIView):
 
 
 _ECOSYSTEM_KEYS = ["partner", "total", *[f"{a}__{b}" for a, b in overlaps.ECOSYSTEM_PAIRS]]
-ECOSYSTEM_PARAMETERS = [OpenApiParameter(
-    "sort", str, enum=[s for key in _ECOSYSTEM_KEYS for s in (key, f"-{key}")],
-    description="By partner name, total or one population pair's count ('-': descending; default -total).",
-)]
+ECOSYSTEM_PARAMETERS = [
+    OpenApiParameter(
+        "sort",
+        str,
+        enum=[s for key in _ECOSYSTEM_KEYS for s in (key, f"-{key}")],
+        description="By partner name, total or one population pair's count ('-': descending; default -total).",
+    )
+]
 
 
 class EcosystemApi(OrgAPIView):
@@ -447,7 +556,9 @@ class EcosystemApi(OrgAPIView):
     @extend_schema(parameters=ECOSYSTEM_PARAMETERS, responses=EcosystemRowOut(many=True))
     def get(self, request):
         """One row per partner: overlap counts per population pair."""
-        return Response(overlaps.ecosystem_for(org=self.org, sort=request.query_params.get("sort", "-total")[:60]))
+        return Response(
+            overlaps.ecosystem_for(org=self.org, sort=request.query_params.get("sort", "-total")[:60])
+        )
 
 
 class EcosystemExportApi(OrgAPIView):
@@ -461,7 +572,9 @@ class EcosystemExportApi(OrgAPIView):
 
 
 class PrivateRecordsIn(serializers.Serializer):
-    record_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+    record_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000
+    )
     private = serializers.BooleanField()
 
 
@@ -485,8 +598,12 @@ class PrivateRecordsApi(OrgAPIView):
 
 class ReviewPairOut(serializers.Serializer):
     id = serializers.IntegerField()
-    left_record = serializers.IntegerField(help_text="The initiator's record of the pair (for match-decisions).")
-    right_record = serializers.IntegerField(help_text="The partner's record of the pair (for match-decisions).")
+    left_record = serializers.IntegerField(
+        help_text="The initiator's record of the pair (for match-decisions)."
+    )
+    right_record = serializers.IntegerField(
+        help_text="The partner's record of the pair (for match-decisions)."
+    )
     score = serializers.FloatField()
     reasons = serializers.CharField(help_text="Only the parts about fields the partner allows.")
     mine = MyRecordOut()
@@ -497,12 +614,18 @@ ReviewPairPageOut = paged(ReviewPairOut, "ReviewPairPageOut")
 
 
 class ReviewQueryIn(serializers.Serializer):
-    my_list = serializers.IntegerField(required=False, allow_null=True, default=None,
-                                       help_text="Only pairs of one of my lists.")
-    min_score = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=1)
-    max_score = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=1)
-    search = serializers.CharField(required=False, allow_blank=True, default="", max_length=200,
-                                   help_text="In my account's name.")
+    my_list = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="Only pairs of one of my lists."
+    )
+    min_score = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=1
+    )
+    max_score = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=1
+    )
+    search = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200, help_text="In my account's name."
+    )
 
 
 class ReviewQueueApi(OrgAPIView):
@@ -516,8 +639,15 @@ class ReviewQueueApi(OrgAPIView):
         or on its private accounts, are not listed). Decide with POST match-decisions/."""
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
         data = parse(ReviewQueryIn, request.query_params)
-        queue = review_queue_for(org=self.org, partnership=partnership, user=request.user, filters=ReviewFilters(
-            my_list_id=data["my_list"], min_score=data["min_score"], max_score=data["max_score"],
-            search=data["search"],
-        ))
+        queue = review_queue_for(
+            org=self.org,
+            partnership=partnership,
+            user=request.user,
+            filters=ReviewFilters(
+                my_list_id=data["my_list"],
+                min_score=data["min_score"],
+                max_score=data["max_score"],
+                search=data["search"],
+            ),
+        )
         return self.paginate(queue, ReviewPairOut)

@@ -1,15 +1,19 @@
 from django import forms
 
 from mapping.matching.models import MatchDecision
-from mapping.sharing.selectors.review import ReviewFilters
-from mapping.sharing.selectors.pages import QUICK_WINS, SORTS, OverlapFilters
-from mapping.sharing.selectors.visibility import POPULATIONS
 from mapping.sharing.models import SHAREABLE_FIELD_LABELS, SHAREABLE_FIELDS, SharingLevel
+from mapping.sharing.selectors.pages import QUICK_WINS, SORTS, OverlapFilters
+from mapping.sharing.selectors.review import ReviewFilters
+from mapping.sharing.selectors.visibility import POPULATIONS
 
 POPULATION_CHOICES = [("", "Any")] + [(p, p.capitalize()) for p in POPULATIONS]
 SORT_CHOICES = [
-    ("-score", "Best match first"), ("score", "Weakest match first"), ("name", "My account A→Z"),
-    ("-name", "My account Z→A"), ("region", "My region"), ("owner", "My owner"),
+    ("-score", "Best match first"),
+    ("score", "Weakest match first"),
+    ("name", "My account A→Z"),
+    ("-name", "My account Z→A"),
+    ("region", "My region"),
+    ("owner", "My owner"),
 ]
 assert {key for key, _label in SORT_CHOICES} == set(SORTS)
 
@@ -18,11 +22,16 @@ class SharingRuleForm(forms.Form):
     list_id = forms.IntegerField(widget=forms.HiddenInput)
     level = forms.ChoiceField(choices=SharingLevel.choices)
     fields = forms.MultipleChoiceField(
-        choices=[(f, SHAREABLE_FIELD_LABELS[f]) for f in SHAREABLE_FIELDS], required=False,
-        widget=forms.CheckboxSelectMultiple, label="Fields shown",
+        choices=[(f, SHAREABLE_FIELD_LABELS[f]) for f in SHAREABLE_FIELDS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Fields shown",
     )
     extra_fields = forms.CharField(
-        required=False, max_length=2000, label="Extra fields shown", help_text="Keys of extra fields, comma-separated."
+        required=False,
+        max_length=2000,
+        label="Extra fields shown",
+        help_text="Keys of extra fields, comma-separated.",
     )
 
     def clean_extra_fields(self) -> list[str]:
@@ -33,8 +42,9 @@ class OverlapFilterForm(forms.Form):
     """The overlap list's filters (GET). Region and industry filter *my* accounts: filtering on
     the partner's would reveal values the partner may not show."""
 
-    view = forms.ChoiceField(choices=[("", "All overlaps")] + [(k, v[2]) for k, v in QUICK_WINS.items()],
-                             required=False)
+    view = forms.ChoiceField(
+        choices=[("", "All overlaps")] + [(k, v[2]) for k, v in QUICK_WINS.items()], required=False
+    )
     my_list = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="My list")
     their_list = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Their list")
     my_kind = forms.ChoiceField(choices=POPULATION_CHOICES, required=False, label="My population")
@@ -55,10 +65,18 @@ class OverlapFilterForm(forms.Form):
     def to_filters(self) -> OverlapFilters:
         d = self.cleaned_data
         return OverlapFilters(
-            view=d["view"], my_list_id=d["my_list"], their_list_id=d["their_list"], my_kind=d["my_kind"],
-            their_kind=d["their_kind"], owner_email=d["owner"].strip(), mine_only=d["mine"],
-            region=d["region"].strip(), industry=d["industry"].strip(), min_score=d["min_score"],
-            search=d["q"].strip(), sort=d["sort"] or "-score",
+            view=d["view"],
+            my_list_id=d["my_list"],
+            their_list_id=d["their_list"],
+            my_kind=d["my_kind"],
+            their_kind=d["their_kind"],
+            owner_email=d["owner"].strip(),
+            mine_only=d["mine"],
+            region=d["region"].strip(),
+            industry=d["industry"].strip(),
+            min_score=d["min_score"],
+            search=d["q"].strip(),
+            sort=d["sort"] or "-score",
         )
 
 
@@ -76,8 +94,9 @@ class ReviewFilterForm(forms.Form):
 
     def to_filters(self) -> ReviewFilters:
         d = self.cleaned_data
-        return ReviewFilters(my_list_id=d["my_list"], min_score=d["min_score"], max_score=d["max_score"],
-                             search=d["q"].strip())
+        return ReviewFilters(
+            my_list_id=d["my_list"], min_score=d["min_score"], max_score=d["max_score"], search=d["q"].strip()
+        )
 
 
 class ReviewDecisionForm(forms.Form):

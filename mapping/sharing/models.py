@@ -44,7 +44,9 @@ class SharingRule(TimeStampedModel):
     """What the list's owner shows the other side of the partnership."""
 
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="sharing_rules")
-    account_list = models.ForeignKey("mapping.AccountList", on_delete=models.CASCADE, related_name="sharing_rules")
+    account_list = models.ForeignKey(
+        "mapping.AccountList", on_delete=models.CASCADE, related_name="sharing_rules"
+    )
     level = models.CharField(max_length=10, choices=SharingLevel.choices, default=SharingLevel.HIDDEN)
     # Allow-lists, honoured at "overlapping accounts" and "all accounts".
     fields = models.JSONField(default=list, blank=True)
@@ -76,13 +78,17 @@ class SharingRuleChange(models.Model):
     """Audit log: who changed which rule, when, from what, to what. Append-only; kept when the
     list goes (its name is copied)."""
 
-    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="sharing_rule_changes")
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.CASCADE, related_name="sharing_rule_changes"
+    )
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     account_list = models.ForeignKey(
         "mapping.AccountList", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     list_name = models.CharField(max_length=200)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)

@@ -7,8 +7,13 @@ from accounts.models import Partnership
 from accounts.roles import Capability
 from accounts.services.common import require_capability
 from mapping.lists.models import AccountList, AccountRecord
-from mapping.sharing.models import SharingRule, SharingRuleChange
-from mapping.sharing.models import HIDDEN_SNAPSHOT, SHAREABLE_FIELDS, SharingLevel
+from mapping.sharing.models import (
+    HIDDEN_SNAPSHOT,
+    SHAREABLE_FIELDS,
+    SharingLevel,
+    SharingRule,
+    SharingRuleChange,
+)
 from prm.common.errors import NotFound, ValidationFailed
 
 MAX_EXTRA_FIELDS = 30
@@ -20,7 +25,9 @@ def _clean_fields(fields) -> list[str]:
     if isinstance(fields, str):
         fields = [fields]
     if not isinstance(fields, list | tuple) or not all(isinstance(f, str) for f in fields):
-        raise ValidationFailed("Fields must be a list of field names.", extra={"fields": ["A list of names."]})
+        raise ValidationFailed(
+            "Fields must be a list of field names.", extra={"fields": ["A list of names."]}
+        )
     unknown = sorted({f for f in fields if f not in SHAREABLE_FIELDS})
     if unknown:
         raise ValidationFailed(
@@ -36,19 +43,24 @@ def _clean_extra_fields(extra_fields) -> list[str]:
     if isinstance(extra_fields, str):
         extra_fields = [part for part in extra_fields.split(",")]
     if not isinstance(extra_fields, list | tuple) or not all(isinstance(f, str) for f in extra_fields):
-        raise ValidationFailed("Extra fields must be a list of names.", extra={"extra_fields": ["A list of names."]})
+        raise ValidationFailed(
+            "Extra fields must be a list of names.", extra={"extra_fields": ["A list of names."]}
+        )
     cleaned = []
     for name in extra_fields:
         name = name.strip()
         if not name:
             continue
         if len(name) > 100:
-            raise ValidationFailed("An extra field name is too long.", extra={"extra_fields": ["100 characters at most."]})
+            raise ValidationFailed(
+                "An extra field name is too long.", extra={"extra_fields": ["100 characters at most."]}
+            )
         if name not in cleaned:
             cleaned.append(name)
     if len(cleaned) > MAX_EXTRA_FIELDS:
         raise ValidationFailed(
-            f"At most {MAX_EXTRA_FIELDS} extra fields.", extra={"extra_fields": [f"{MAX_EXTRA_FIELDS} at most."]}
+            f"At most {MAX_EXTRA_FIELDS} extra fields.",
+            extra={"extra_fields": [f"{MAX_EXTRA_FIELDS} at most."]},
         )
     return cleaned
 
@@ -84,7 +96,11 @@ def sharing_rule_set(
     # Lock the rule row (or, when there is none yet, the list row) so that concurrent edits of one
     # rule are serialized and each audit entry's "before" is what the edit really replaced.
     AccountList.objects.select_for_update().filter(pk=account_list.pk).first()
-    rule = SharingRule.objects.select_for_update().filter(partnership=partnership, account_list=account_list).first()
+    rule = (
+        SharingRule.objects.select_for_update()
+        .filter(partnership=partnership, account_list=account_list)
+        .first()
+    )
     before = rule.snapshot() if rule is not None else dict(HIDDEN_SNAPSHOT)
     after = {"level": level, "fields": fields, "extra_fields": extra_fields}
     if rule is None:
@@ -121,15 +137,21 @@ def records_set_private(*, actor, account_list: AccountList, record_ids, private
     if not isinstance(private, bool):
         raise ValidationFailed("private must be true or false.", extra={"private": ["A boolean."]})
     if not isinstance(record_ids, list | tuple) or not record_ids:
-        raise ValidationFailed("Give the ids of the records to change.", extra={"record_ids": ["A non-empty list."]})
+        raise ValidationFailed(
+            "Give the ids of the records to change.", extra={"record_ids": ["A non-empty list."]}
+        )
     if len(record_ids) > MAX_PRIVATE_BATCH:
-        raise ValidationFailed(f"At most {MAX_PRIVATE_BATCH} records at a time.",
-                               extra={"record_ids": [f"{MAX_PRIVATE_BATCH} at most."]})
+        raise ValidationFailed(
+            f"At most {MAX_PRIVATE_BATCH} records at a time.",
+            extra={"record_ids": [f"{MAX_PRIVATE_BATCH} at most."]},
+        )
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in record_ids):
         raise ValidationFailed("Record ids must be integers.", extra={"record_ids": ["Integers."]})
     ids = set(record_ids)
     records = AccountRecord.objects.filter(account_list=account_list, pk__in=ids)
     found = set(records.values_list("pk", flat=True))
     if found != ids:
-        raise NotFound(f"Records not found in this list: {', '.join(str(i) for i in sorted(ids - found)[:20])}.")
+        raise NotFound(
+            f"Records not found in this list: {', '.join(str(i) for i in sorted(ids - found)[:20])}."
+        )
     return records.exclude(private=private).update(private=private)

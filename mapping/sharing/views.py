@@ -14,18 +14,17 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Role
 from accounts.roles import Capability, role_can
 from accounts.selectors import partnership_for
-from mapping.sharing import read_cache
-from mapping.sharing import selectors as overlaps
-from mapping.sharing.apis import csv_response
-from mapping.sharing.forms import OverlapFilterForm, SharingRuleForm
 from mapping.lists.selectors import account_list_for, account_lists_of
-from mapping.sharing.services import records_set_private, sharing_rule_set
-from mapping.sharing.models import SHAREABLE_FIELD_LABELS, SharingLevel
 from mapping.matching.selectors import latest_match_run
 from mapping.matching.services.review import match_decision_record
 from mapping.matching.services.runs import match_run_request, match_run_retry
-from mapping.sharing.forms import ReviewDecisionForm, ReviewFilterForm
+from mapping.sharing import read_cache
+from mapping.sharing import selectors as overlaps
+from mapping.sharing.apis import csv_response
+from mapping.sharing.forms import OverlapFilterForm, ReviewDecisionForm, ReviewFilterForm, SharingRuleForm
+from mapping.sharing.models import SHAREABLE_FIELD_LABELS, SharingLevel
 from mapping.sharing.selectors.review import review_queue_for
+from mapping.sharing.services import records_set_private, sharing_rule_set
 from prm.common.errors import ApplicationError, NotFound, ValidationFailed
 from prm.common.portal import apply_error_to_form, portal_view
 
@@ -64,16 +63,27 @@ def _cached_body(request, name: str, partnership, context_of) -> str:
     """A page's content (template mapping/overlaps/_<name>_body.html over context_of()), kept by the
     read cache until the data it shows changes. The content depends on nothing else than the
     caller's organization, user and role and the URL."""
-    parts = (request.org.pk, request.user.pk, request.user.email, request.membership.role, request.get_full_path())
-    return mark_safe(read_cache.cached(  # nosec B308 B703  # rendered by our own (autoescaping) template
-        f"portal-{name}", partnership=partnership, parts=parts,
-        compute=lambda: render_to_string(f"mapping/sharing/_{name}_body.html", context_of()),
-    ))
+    parts = (
+        request.org.pk,
+        request.user.pk,
+        request.user.email,
+        request.membership.role,
+        request.get_full_path(),
+    )
+    return mark_safe(
+        read_cache.cached(  # nosec B308 B703  # rendered by our own (autoescaping) template
+            f"portal-{name}",
+            partnership=partnership,
+            parts=parts,
+            compute=lambda: render_to_string(f"mapping/sharing/_{name}_body.html", context_of()),
+        )
+    )
 
 
 def _page_of(request, partnership, template: str, body: str):
-    return render(request, template, {"partnership": partnership, "other": partnership.other(request.org),
-                                      "body": body})
+    return render(
+        request, template, {"partnership": partnership, "other": partnership.other(request.org), "body": body}
+    )
 
 
 @portal_view
@@ -93,8 +103,12 @@ def matrix(request, partnership_id: int):
             "can_manage": role_can(request.membership.role, Capability.MANAGE_LISTS),
         }
 
-    return _page_of(request, partnership, "mapping/sharing/matrix.html",
-                    _cached_body(request, "matrix", partnership, context))
+    return _page_of(
+        request,
+        partnership,
+        "mapping/sharing/matrix.html",
+        _cached_body(request, "matrix", partnership, context),
+    )
 
 
 @portal_view
@@ -107,8 +121,11 @@ def sharing(request, partnership_id: int):
             account_list = account_list_for(org=request.org, list_id=form.cleaned_data["list_id"])  # else 404
             try:
                 rule = sharing_rule_set(
-                    actor=request.user, partnership=partnership, account_list=account_list,
-                    level=form.cleaned_data["level"], fields=form.cleaned_data["fields"],
+                    actor=request.user,
+                    partnership=partnership,
+                    account_list=account_list,
+                    level=form.cleaned_data["level"],
+                    fields=form.cleaned_data["fields"],
                     extra_fields=form.cleaned_data["extra_fields"],
                 )
             except ApplicationError as exc:
@@ -124,25 +141,38 @@ def sharing(request, partnership_id: int):
         if failed is not None and str(failed.data.get("list_id")) == str(account_list.pk):
             form = failed
         else:
-            form = SharingRuleForm(initial={
-                "list_id": account_list.pk,
-                "level": rule.level if rule else SharingLevel.HIDDEN,
-                "fields": rule.fields if rule and rule.fields else ["name", "domain"],
-                "extra_fields": ", ".join(rule.extra_fields) if rule else "",
-            }, auto_id=f"rule{account_list.pk}_%s")
+            form = SharingRuleForm(
+                initial={
+                    "list_id": account_list.pk,
+                    "level": rule.level if rule else SharingLevel.HIDDEN,
+                    "fields": rule.fields if rule and rule.fields else ["name", "domain"],
+                    "extra_fields": ", ".join(rule.extra_fields) if rule else "",
+                },
+                auto_id=f"rule{account_list.pk}_%s",
+            )
         rows.append((account_list, rule, form))
     is_admin = request.membership.role == Role.ADMIN
-    changes = (overlaps.sharing_rule_changes_of(org=request.org, membership=request.membership,
-                                                partnership=partnership)[:50] if is_admin else [])
-    return render(request, "mapping/sharing/sharing.html", {
-        "partnership": partnership,
-        "other": partnership.other(request.org),
-        "rows": rows,
-        "changes": changes,
-        "is_admin": is_admin,
-        "can_manage": role_can(request.membership.role, Capability.MANAGE_LISTS),
-        "levels": SharingLevel.choices,
-    }, status=400 if failed is not None else 200)
+    changes = (
+        overlaps.sharing_rule_changes_of(
+            org=request.org, membership=request.membership, partnership=partnership
+        )[:50]
+        if is_admin
+        else []
+    )
+    return render(
+        request,
+        "mapping/sharing/sharing.html",
+        {
+            "partnership": partnership,
+            "other": partnership.other(request.org),
+            "rows": rows,
+            "changes": changes,
+            "is_admin": is_admin,
+            "can_manage": role_can(request.membership.role, Capability.MANAGE_LISTS),
+            "levels": SharingLevel.choices,
+        },
+        status=400 if failed is not None else 200,
+    )
 
 
 def _overlap_listing(request, partnership):
@@ -151,11 +181,14 @@ def _overlap_listing(request, partnership):
     my_lists, their_lists = in_view
     form = OverlapFilterForm(request.GET or None, my_lists=my_lists, their_lists=their_lists)
     if request.GET and not form.is_valid():
-        raise ValidationFailed("Check the filters: " + "; ".join(
-            f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
+        raise ValidationFailed(
+            "Check the filters: "
+            + "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        )
     filters = form.to_filters() if request.GET else overlaps.OverlapFilters()
-    listing = overlaps.overlap_listing_for(org=request.org, partnership=partnership, user=request.user,
-                                           filters=filters, in_view=in_view)
+    listing = overlaps.overlap_listing_for(
+        org=request.org, partnership=partnership, user=request.user, filters=filters, in_view=in_view
+    )
     return form, listing, their_lists
 
 
@@ -168,8 +201,9 @@ def overlap_list(request, partnership_id: int):
         form, listing, their_lists = _overlap_listing(request, partnership)
         page = _page(request, listing)
         for row in page.object_list:  # the partner's values in column order (absent: blank)
-            row["their_cells"] = ([row["partner"]["fields"].get(key, "") for key in listing.columns]
-                                  + [row["partner"]["extra"].get(key, "") for key in listing.extra_columns])
+            row["their_cells"] = [row["partner"]["fields"].get(key, "") for key in listing.columns] + [
+                row["partner"]["extra"].get(key, "") for key in listing.extra_columns
+            ]
         return {
             "partnership": partnership,
             "other": partnership.other(request.org),
@@ -199,9 +233,12 @@ def overlap_export(request, partnership_id: int):
 
 
 def _partner_white_space(request, partnership):
-    return overlaps.partner_white_space_for(org=request.org, partnership=partnership,
-                                            their_list_id=request.GET.get("their_list"),
-                                            search=request.GET.get("q", "")[:200])
+    return overlaps.partner_white_space_for(
+        org=request.org,
+        partnership=partnership,
+        their_list_id=request.GET.get("their_list"),
+        search=request.GET.get("q", "")[:200],
+    )
 
 
 @portal_view
@@ -209,16 +246,20 @@ def _partner_white_space(request, partnership):
 def partner_white_space(request, partnership_id: int):
     partnership = partnership_for(org=request.org, partnership_id=partnership_id)
     listing = _partner_white_space(request, partnership)
-    return render(request, "mapping/sharing/white_space.html", {
-        "partnership": partnership,
-        "other": partnership.other(request.org),
-        "their_list": listing.shared,
-        "page": _page(request, listing),
-        "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in listing.columns],
-        "extra_columns": listing.extra_columns,
-        "query": _query_without_page(request),
-        "q": request.GET.get("q", ""),
-    })
+    return render(
+        request,
+        "mapping/sharing/white_space.html",
+        {
+            "partnership": partnership,
+            "other": partnership.other(request.org),
+            "their_list": listing.shared,
+            "page": _page(request, listing),
+            "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in listing.columns],
+            "extra_columns": listing.extra_columns,
+            "query": _query_without_page(request),
+            "q": request.GET.get("q", ""),
+        },
+    )
 
 
 @portal_view
@@ -231,8 +272,12 @@ def partner_white_space_export(request, partnership_id: int):
 
 def _my_white_space(request, partnership):
     return overlaps.my_white_space_for(
-        org=request.org, partnership=partnership, my_list_id=request.GET.get("my_list") or None, user=request.user,
-        mine_only=request.GET.get("mine") in ("1", "on", "true"), search=request.GET.get("q", "")[:200],
+        org=request.org,
+        partnership=partnership,
+        my_list_id=request.GET.get("my_list") or None,
+        user=request.user,
+        mine_only=request.GET.get("mine") in ("1", "on", "true"),
+        search=request.GET.get("q", "")[:200],
     )
 
 
@@ -241,16 +286,20 @@ def _my_white_space(request, partnership):
 def my_white_space(request, partnership_id: int):
     partnership = partnership_for(org=request.org, partnership_id=partnership_id)
     listing = _my_white_space(request, partnership)
-    return render(request, "mapping/sharing/my_white_space.html", {
-        "partnership": partnership,
-        "other": partnership.other(request.org),
-        "page": _page(request, listing),
-        "my_lists": [lst for lst in account_lists_of(org=request.org)],
-        "query": _query_without_page(request),
-        "q": request.GET.get("q", ""),
-        "my_list": request.GET.get("my_list", ""),
-        "mine": request.GET.get("mine") in ("1", "on", "true"),
-    })
+    return render(
+        request,
+        "mapping/sharing/my_white_space.html",
+        {
+            "partnership": partnership,
+            "other": partnership.other(request.org),
+            "page": _page(request, listing),
+            "my_lists": [lst for lst in account_lists_of(org=request.org)],
+            "query": _query_without_page(request),
+            "q": request.GET.get("q", ""),
+            "my_list": request.GET.get("my_list", ""),
+            "mine": request.GET.get("mine") in ("1", "on", "true"),
+        },
+    )
 
 
 @portal_view
@@ -265,9 +314,15 @@ def my_white_space_export(request, partnership_id: int):
 @require_GET
 def account_360(request, record_id: int):
     record, partners = overlaps.account_360_for(org=request.org, record_id=record_id)
-    return render(request, "mapping/sharing/account_360.html", {
-        "record": record, "partners": partners, "labels": SHAREABLE_FIELD_LABELS,
-    })
+    return render(
+        request,
+        "mapping/sharing/account_360.html",
+        {
+            "record": record,
+            "partners": partners,
+            "labels": SHAREABLE_FIELD_LABELS,
+        },
+    )
 
 
 @portal_view
@@ -275,9 +330,15 @@ def account_360(request, record_id: int):
 def ecosystem(request):
     sort = request.GET.get("sort", "-total")[:60]
     rows = overlaps.ecosystem_for(org=request.org, sort=sort)
-    return render(request, "mapping/sharing/ecosystem.html", {
-        "rows": rows, "columns": overlaps.ecosystem_columns(), "sort": sort,
-    })
+    return render(
+        request,
+        "mapping/sharing/ecosystem.html",
+        {
+            "rows": rows,
+            "columns": overlaps.ecosystem_columns(),
+            "sort": sort,
+        },
+    )
 
 
 @portal_view
@@ -295,9 +356,15 @@ def record_private(request, list_id: int, record_id: int):
     private = request.POST.get("private")
     if private not in ("1", "0"):
         raise ValidationFailed("Choose private or shareable.")
-    records_set_private(actor=request.user, account_list=account_list, record_ids=[record_id], private=private == "1")
-    messages.success(request, "The account is now private: no partner sees it, not even in counts."
-                     if private == "1" else "The account is shareable again under your sharing rules.")
+    records_set_private(
+        actor=request.user, account_list=account_list, record_ids=[record_id], private=private == "1"
+    )
+    messages.success(
+        request,
+        "The account is now private: no partner sees it, not even in counts."
+        if private == "1"
+        else "The account is shareable again under your sharing rules.",
+    )
     query = {k: v for k, v in (("page", request.POST.get("page", "")), ("q", request.POST.get("q", ""))) if v}
     url = reverse("lists:detail", args=[account_list.pk])
     return redirect(f"{url}?{urlencode(query)}" if query else url)
@@ -320,23 +387,29 @@ def matching_status(request, partnership_id: int):
         if not request.htmx:
             return redirect("portal:partnership_detail", partnership_id=partnership.pk)
     run = latest_match_run(org=request.org, partnership_id=partnership.pk)
-    return render(request, "mapping/matching/_matching_status.html", {
-        "partnership": partnership,
-        "run": run,
-        "can_rematch": role_can(request.membership.role, Capability.MANAGE_LISTS)
-        and partnership.status == partnership.Status.ACTIVE,
-        "review_count": review_queue_for(org=request.org, partnership=partnership, user=request.user).count(),
-    })
-
-
+    return render(
+        request,
+        "mapping/matching/_matching_status.html",
+        {
+            "partnership": partnership,
+            "run": run,
+            "can_rematch": role_can(request.membership.role, Capability.MANAGE_LISTS)
+            and partnership.status == partnership.Status.ACTIVE,
+            "review_count": review_queue_for(
+                org=request.org, partnership=partnership, user=request.user
+            ).count(),
+        },
+    )
 
 
 REVIEW_PAGE_SIZE = 50
 
 
 def _can_decide(request, partnership) -> bool:
-    return (role_can(request.membership.role, Capability.MANAGE_LISTS)
-            and partnership.status == partnership.Status.ACTIVE)
+    return (
+        role_can(request.membership.role, Capability.MANAGE_LISTS)
+        and partnership.status == partnership.Status.ACTIVE
+    )
 
 
 def _review_page(request, partnership, *, status: int = 200):
@@ -346,8 +419,12 @@ def _review_page(request, partnership, *, status: int = 200):
         status = 400
     else:
         try:
-            queue = review_queue_for(org=request.org, partnership=partnership, user=request.user,
-                                     filters=form.to_filters() if form.is_bound else None)
+            queue = review_queue_for(
+                org=request.org,
+                partnership=partnership,
+                user=request.user,
+                filters=form.to_filters() if form.is_bound else None,
+            )
         except ValidationFailed as exc:
             apply_error_to_form(form, exc)
             status = 400
@@ -355,17 +432,22 @@ def _review_page(request, partnership, *, status: int = 200):
         page = Paginator(queue, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "mapping/sharing/review/queue.html", {
-        "partnership": partnership,
-        "other": partnership.other(request.org),
-        "form": form,
-        "page": page,
-        "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in queue.columns] if queue is not None else [],
-        "extra_columns": queue.extra_columns if queue is not None else [],
-        "shares_records": queue is not None and bool(queue.shared),
-        "can_decide": _can_decide(request, partnership),
-        "query": query.urlencode(),
-    }, status=status)
+    return render(
+        request,
+        "mapping/sharing/review/queue.html",
+        {
+            "partnership": partnership,
+            "other": partnership.other(request.org),
+            "form": form,
+            "page": page,
+            "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in queue.columns] if queue is not None else [],
+            "extra_columns": queue.extra_columns if queue is not None else [],
+            "shares_records": queue is not None and bool(queue.shared),
+            "can_decide": _can_decide(request, partnership),
+            "query": query.urlencode(),
+        },
+        status=status,
+    )
 
 
 @portal_view
@@ -390,8 +472,12 @@ def review_decide(request, partnership_id: int, pair_id: int):
         if not form.is_valid():
             raise ValidationFailed("Choose Confirm or Reject.", extra=form.errors)
         decided = match_decision_record(
-            actor=request.user, org=request.org, partnership=partnership, left_record_id=row["left_record"],
-            right_record_id=row["right_record"], decision=form.cleaned_data["decision"],
+            actor=request.user,
+            org=request.org,
+            partnership=partnership,
+            left_record_id=row["left_record"],
+            right_record_id=row["right_record"],
+            decision=form.cleaned_data["decision"],
             note=form.cleaned_data["note"],
         )
     except NotFound:
@@ -409,12 +495,16 @@ def review_decide(request, partnership_id: int, pair_id: int):
 
 def _row(request, queue, row, *, decided=None, error=""):
     partnership = queue.side.partnership
-    return render(request, "mapping/sharing/review/_row.html", {
-        "partnership": partnership,
-        "row": row,
-        "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in queue.columns],
-        "extra_columns": queue.extra_columns,
-        "can_decide": _can_decide(request, partnership),
-        "decided": decided,
-        "error": error,
-    })
+    return render(
+        request,
+        "mapping/sharing/review/_row.html",
+        {
+            "partnership": partnership,
+            "row": row,
+            "columns": [(c, SHAREABLE_FIELD_LABELS[c]) for c in queue.columns],
+            "extra_columns": queue.extra_columns,
+            "can_decide": _can_decide(request, partnership),
+            "decided": decided,
+            "error": error,
+        },
+    )

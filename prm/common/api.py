@@ -14,8 +14,11 @@ def parse(serializer_class: type[serializers.Serializer], data) -> dict:
     must have the documented types: DRF would take 5 for a text or "5" for a number."""
     serializer = serializer_class(data=data)
     if isinstance(data, dict) and not isinstance(data, QueryDict):
-        errors = {name: [problem] for name, field in serializer.fields.items()
-                  if not field.read_only and name in data and (problem := json_type_problem(field, data[name]))}
+        errors = {
+            name: [problem]
+            for name, field in serializer.fields.items()
+            if not field.read_only and name in data and (problem := json_type_problem(field, data[name]))
+        }
         if errors:
             raise ValidationFailed("Invalid input.", extra=errors)
     if not serializer.is_valid():
@@ -30,18 +33,32 @@ def json_type_problem(field: serializers.Field, value) -> str | None:
         return None  # allow_null decides
     if isinstance(field, serializers.ListSerializer | serializers.ListField):
         if isinstance(value, list):
-            return next((f"Item {i}: {p}" for i, item in enumerate(value)
-                         if (p := json_type_problem(field.child, item))), None)
+            return next(
+                (
+                    f"Item {i}: {p}"
+                    for i, item in enumerate(value)
+                    if (p := json_type_problem(field.child, item))
+                ),
+                None,
+            )
         return None
     if isinstance(field, serializers.DictField):
         if isinstance(value, dict):
-            return next((f"{key}: {p}" for key, item in value.items() if (p := json_type_problem(field.child, item))),
-                        None)
+            return next(
+                (f"{key}: {p}" for key, item in value.items() if (p := json_type_problem(field.child, item))),
+                None,
+            )
         return None
     if isinstance(field, serializers.Serializer):
         if isinstance(value, dict):
-            return next((f"{name}: {p}" for name, child in field.fields.items()
-                         if name in value and (p := json_type_problem(child, value[name]))), None)
+            return next(
+                (
+                    f"{name}: {p}"
+                    for name, child in field.fields.items()
+                    if name in value and (p := json_type_problem(child, value[name]))
+                ),
+                None,
+            )
         return None
     if isinstance(field, serializers.BooleanField):
         return None if isinstance(value, bool) else "Must be true or false."

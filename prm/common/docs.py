@@ -24,7 +24,9 @@ BUNDLE = "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 LOGO = "img/api-docs-logo.svg"
 SYSTEM_FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-REDOC_SETTINGS = {"theme": {"typography": {"fontFamily": SYSTEM_FONTS, "headings": {"fontFamily": SYSTEM_FONTS}}}}
+REDOC_SETTINGS = {
+    "theme": {"typography": {"fontFamily": SYSTEM_FONTS, "headings": {"fontFamily": SYSTEM_FONTS}}}
+}
 DOCS_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
@@ -66,7 +68,10 @@ class ApiDocsView(SpectacularRedocView):
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         configured = spectacular_settings.REDOC_UI_SETTINGS
-        response.data["settings_json"] = {**REDOC_SETTINGS, **(configured if isinstance(configured, dict) else {})}
+        response.data["settings_json"] = {
+            **REDOC_SETTINGS,
+            **(configured if isinstance(configured, dict) else {}),
+        }
         response["Content-Security-Policy"] = DOCS_CSP
         return response
 

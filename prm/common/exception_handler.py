@@ -21,7 +21,9 @@ def api_exception_handler(exc, context):
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = exceptions.ValidationError(
+            detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     elif isinstance(exc, SuspiciousOperation):
         return Response({"detail": "Bad request.", "code": "bad_request"}, status=400)
     elif isinstance(exc, Http404):

@@ -10,7 +10,9 @@ class DefaultPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-    page_size_query_description = f"Rows per page (at least 1; at most {max_page_size}, larger asks get that many)."
+    page_size_query_description = (
+        f"Rows per page (at least 1; at most {max_page_size}, larger asks get that many)."
+    )
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)

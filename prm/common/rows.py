@@ -31,7 +31,9 @@ def _plan(model: type[Model], vendor: str) -> tuple[list[str], list[tuple]]:
     plan = []
     for field in fields:
         expression = field.get_col(model._meta.db_table)
-        plan.append((expression, connection.ops.get_db_converters(expression) + field.get_db_converters(connection)))
+        plan.append(
+            (expression, connection.ops.get_db_converters(expression) + field.get_db_converters(connection))
+        )
     return [field.attname for field in fields], plan
 
 
@@ -49,7 +51,7 @@ def _split(row, models) -> tuple[Model, ...]:
     out, at = [], 0
     for model in models:
         width = len(model._meta.concrete_fields)
-        out.append(_instance(model, row[at:at + width]))
+        out.append(_instance(model, row[at : at + width]))
         at += width
     return tuple(out)
 

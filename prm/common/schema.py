@@ -9,7 +9,9 @@ class ErrorOut(serializers.Serializer):
     """The body of every API error (prm.common.exception_handler)."""
 
     detail = serializers.CharField(help_text="What went wrong, for a person.")
-    code = serializers.CharField(help_text="What went wrong, for a program: invalid, not_found, permission_denied...")
+    code = serializers.CharField(
+        help_text="What went wrong, for a program: invalid, not_found, permission_denied..."
+    )
     errors = serializers.JSONField(
         required=False,
         help_text="With invalid input: the problems by field (a list for input that is not an object).",
@@ -33,7 +35,7 @@ class ApiAutoSchema(AutoSchema):
             "401": "No credentials, or credentials that are wrong or expired.",
             "403": "The caller's role does not allow it (or an admin has not set up two-factor authentication).",
             "404": "No such object for the caller's organization (others' objects are not disclosed), "
-                   "or no such page.",
+            "or no such page.",
         }
         if self.method in BODY_METHODS:
             statuses["413"] = "The request body is too large."
@@ -56,10 +58,17 @@ class ApiAutoSchema(AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if direction == "request" and isinstance(field, serializers.URLField) and schema.get("format") == "uri":
+        if (
+            direction == "request"
+            and isinstance(field, serializers.URLField)
+            and schema.get("format") == "uri"
+        ):
             schema.pop("format")
             schema["pattern"] = f"^({URL})?$" if field.allow_blank else f"^{URL}$"
-        if isinstance(field, serializers.ListSerializer | serializers.ListField) and schema.get("type") == "array":
+        if (
+            isinstance(field, serializers.ListSerializer | serializers.ListField)
+            and schema.get("type") == "array"
+        ):
             if not field.allow_empty:
                 schema["minItems"] = max(1, schema.get("minItems", 0))
             if isinstance(field, serializers.ListSerializer):

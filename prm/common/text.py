@@ -39,8 +39,9 @@ def has_control_characters(text: str) -> bool:
     return bool(_CONTROL.search(text or ""))
 
 
-def clean_single_line(value, *, field: str, label: str, max_length: int | None = None,
-                      required: bool = True) -> str:
+def clean_single_line(
+    value, *, field: str, label: str, max_length: int | None = None, required: bool = True
+) -> str:
     """value stripped; refuses (ValidationFailed naming `field`) an empty one when required, one
     with control characters (line breaks, tabs, NUL) and one longer than max_length."""
     text = ("" if value is None else str(value)).strip()

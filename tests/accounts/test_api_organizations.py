@@ -63,7 +63,9 @@ def test_admin_changes_roles_and_removes_members(world):
 def test_create_organization_makes_caller_admin(world):
     response = world.api(world.partner).post("/api/organizations/", {"name": "Side Venture"}, format="json")
     assert response.status_code == 201
-    assert Membership.objects.get(user=world.partner, organization_id=response.json()["id"]).role == Role.ADMIN
+    assert (
+        Membership.objects.get(user=world.partner, organization_id=response.json()["id"]).role == Role.ADMIN
+    )
     blank = world.api(world.partner).post("/api/organizations/", {"name": ""}, format="json")
     assert blank.status_code == 400
 
@@ -80,7 +82,10 @@ def test_invitation_list_query_count(world, django_assert_max_num_queries):
     admin = member(world.owner_org, Role.ADMIN)
     api = world.api(admin)
     for i in range(8):
-        api.post(f"/api/organizations/{world.owner_org.pk}/invitations/", {"email": f"p{i}@o.test", "role": "viewer"})
+        api.post(
+            f"/api/organizations/{world.owner_org.pk}/invitations/",
+            {"email": f"p{i}@o.test", "role": "viewer"},
+        )
     with django_assert_max_num_queries(4):
         response = api.get(f"/api/organizations/{world.owner_org.pk}/invitations/")
     assert response.json()["count"] == 8

@@ -22,7 +22,9 @@ OBJECT_URLS = [
 
 @pytest.mark.parametrize("method,url,body", OBJECT_URLS)
 def test_outsider_gets_404_and_no_data(world, method, url, body):
-    response = getattr(world.api(world.outsider), method)(url.format(id=world.partnership.pk), body, format="json")
+    response = getattr(world.api(world.outsider), method)(
+        url.format(id=world.partnership.pk), body, format="json"
+    )
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert_no_leak(response, "Owner Co", "Partner Co")
@@ -57,7 +59,10 @@ def test_stage_change_is_recorded_with_who_and_when(world):
     assert response.json()["stage"] == "enable"
     change = StageChange.objects.filter(partnership=world.partnership).first()
     assert (change.from_stage, change.to_stage, change.changed_by, change.note) == (
-        "onboard", "enable", world.partner, "training done"
+        "onboard",
+        "enable",
+        world.partner,
+        "training done",
     )
     assert change.changed_by_organization == world.partner_org
     history = world.api(world.owner).get(f"/api/partnerships/{world.partnership.pk}/stage-changes/").json()
@@ -137,7 +142,9 @@ def test_token_auth_and_expiry(world, settings, client):
     key = response.json()["token"]
     ok = client.get("/api/partnerships/", HTTP_AUTHORIZATION=f"Token {key}")
     assert ok.status_code == 200 and ok.json()["count"] == 1
-    Token.objects.filter(key=key).update(created=timezone.now() - settings.API_TOKEN_TTL - timedelta(minutes=1))
+    Token.objects.filter(key=key).update(
+        created=timezone.now() - settings.API_TOKEN_TTL - timedelta(minutes=1)
+    )
     expired = client.get("/api/partnerships/", HTTP_AUTHORIZATION=f"Token {key}")
     assert expired.status_code == 401
     assert "expired" in expired.json()["detail"]
@@ -177,7 +184,9 @@ def test_partnership_list_query_count(world, django_assert_max_num_queries):
 
 def test_stage_changes_list_query_count(world, django_assert_max_num_queries):
     for stage in ["enable", "market", "sell", "incentivize"]:
-        world.api(world.owner).post(f"/api/partnerships/{world.partnership.pk}/stage/", {"stage": stage}, format="json")
+        world.api(world.owner).post(
+            f"/api/partnerships/{world.partnership.pk}/stage/", {"stage": stage}, format="json"
+        )
     with django_assert_max_num_queries(5):
         response = world.api(world.owner).get(f"/api/partnerships/{world.partnership.pk}/stage-changes/")
     assert response.json()["count"] == 5

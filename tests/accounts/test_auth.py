@@ -14,7 +14,11 @@ pytestmark = pytest.mark.django_db
 def test_signup_requires_email_verification_then_signs_in(client):
     response = client.post(
         "/accounts/signup/",
-        {"email": "Founder@NewCo.test", "password1": "a-long-pass-phrase-42", "password2": "a-long-pass-phrase-42"},
+        {
+            "email": "Founder@NewCo.test",
+            "password1": "a-long-pass-phrase-42",
+            "password2": "a-long-pass-phrase-42",
+        },
     )
     assert response.status_code == 302
     assert "confirm-email" in response.url or "verification" in response.url or response.url.endswith("/")

@@ -48,10 +48,14 @@ def test_rotating_x_forwarded_for_does_not_escape_the_token_throttle(client, no_
 def test_behind_trusted_proxies_the_address_they_saw_counts(client, settings, no_lockouts):
     settings.TRUSTED_PROXY_COUNT = 1
     # the client writes what it likes on the left; our proxy appends the address it saw
-    codes = _token_attempts(client, 25, headers=lambda i: {"HTTP_X_FORWARDED_FOR": f"10.9.9.{i}, 203.0.113.7"})
+    codes = _token_attempts(
+        client, 25, headers=lambda i: {"HTTP_X_FORWARDED_FOR": f"10.9.9.{i}, 203.0.113.7"}
+    )
     assert codes.count(429) == 5
     # other clients behind the same proxy have their own count
-    other = client.post(URL, {"email": "x@example.test", "password": "guess"}, HTTP_X_FORWARDED_FOR="203.0.113.8")
+    other = client.post(
+        URL, {"email": "x@example.test", "password": "guess"}, HTTP_X_FORWARDED_FOR="203.0.113.8"
+    )
     assert other.status_code == 401
 
 
@@ -74,8 +78,11 @@ def test_client_ip_trusts_only_the_configured_hops(rf, settings):
 def test_odd_forwarded_addresses_behind_a_proxy_are_no_500(client, settings):
     settings.TRUSTED_PROXY_COUNT = 2
     for i, odd in enumerate(("not-an-ip", "'; DROP TABLE x; --", "1.2.3.4.5")):
-        response = client.post("/accounts/login/", {"login": f"x{i}@example.test", "password": "guess"},
-                               HTTP_X_FORWARDED_FOR=f"{odd}, 10.0.0.1")
+        response = client.post(
+            "/accounts/login/",
+            {"login": f"x{i}@example.test", "password": "guess"},
+            HTTP_X_FORWARDED_FOR=f"{odd}, 10.0.0.1",
+        )
         assert response.status_code == 200, odd
         api = client.post(URL, {"email": f"y{i}@example.test", "password": "guess"}, HTTP_X_FORWARDED_FOR=odd)
         assert api.status_code == 401, odd
@@ -98,9 +105,22 @@ def _free_port() -> int:
 
 def _gunicorn(port: int, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "prm.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--log-level", "warning"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prm.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -111,8 +131,10 @@ def _post(port: int) -> int:
     # Invalid input (no password): the throttle counts it before the view reads anything, and the
     # servers need no database rows (nor leave any).
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{URL}", data=b'{"email": "x@example.test"}',
-        headers={"Content-Type": "application/json"}, method="POST",
+        f"http://127.0.0.1:{port}{URL}",
+        data=b'{"email": "x@example.test"}',
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -128,8 +150,14 @@ def test_token_throttle_counts_are_shared_between_processes():
     import redis
 
     redis.Redis.from_url(THROTTLE_REDIS).flushdb()
-    env = {**os.environ, "THROTTLE_CACHE_URL": THROTTLE_REDIS, "DEBUG": "0", "SECURE_SSL_REDIRECT": "0",
-           "AXES_ENABLED": "1", "TOKEN_THROTTLE_RATE": "20/min"}
+    env = {
+        **os.environ,
+        "THROTTLE_CACHE_URL": THROTTLE_REDIS,
+        "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",
+        "AXES_ENABLED": "1",
+        "TOKEN_THROTTLE_RATE": "20/min",
+    }
     ports = [_free_port(), _free_port()]
     servers = [_gunicorn(port, env) for port in ports]
     try:
@@ -161,7 +189,9 @@ def test_token_throttle_counts_are_shared_between_processes():
 
 def _portal_failures(client, n, **extra):
     return [
-        client.post("/accounts/login/", {"login": f"guess{i}@example.test", "password": "guess"}, **extra).status_code
+        client.post(
+            "/accounts/login/", {"login": f"guess{i}@example.test", "password": "guess"}, **extra
+        ).status_code
         for i in range(n)
     ]
 
@@ -177,11 +207,16 @@ def test_one_address_trying_many_logins_is_locked_out(client, settings):
     # limit lives in the cache: without it the lockout, in the database, still holds)
     cache.clear()
     # from that address even the right password of another user does not sign in
-    locked = client.post("/accounts/login/", {"login": victim.email, "password": PASSWORD},
-                         HTTP_X_FORWARDED_FOR="198.51.100.99")
+    locked = client.post(
+        "/accounts/login/",
+        {"login": victim.email, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.99",
+    )
     assert locked.status_code == 429 and "_auth_user_id" not in client.session
     # the same user from another address does
-    elsewhere = client.post("/accounts/login/", {"login": victim.email, "password": PASSWORD}, REMOTE_ADDR="192.0.2.55")
+    elsewhere = client.post(
+        "/accounts/login/", {"login": victim.email, "password": PASSWORD}, REMOTE_ADDR="192.0.2.55"
+    )
     assert elsewhere.status_code == 302 and client.session["_auth_user_id"] == str(victim.pk)
 
 
@@ -208,7 +243,10 @@ def test_per_login_limit_still_applies_below_the_address_limit(client, settings)
     settings.AXES_FAILURE_LIMIT = 5
     settings.AXES_IP_FAILURE_LIMIT = 10
     user = UserFactory(email="target@example.test")
-    codes = [client.post("/accounts/login/", {"login": user.email, "password": "guess"}).status_code for _ in range(5)]
+    codes = [
+        client.post("/accounts/login/", {"login": user.email, "password": "guess"}).status_code
+        for _ in range(5)
+    ]
     assert codes == [200] * 4 + [429]
     # other logins from the address are not locked yet (5 of 10)
     assert _portal_failures(client, 1) == [200]

@@ -53,8 +53,12 @@ def test_the_right_code_gets_a_token_that_does_what_the_admin_may(client, org_wi
     response = client.post(URL, {"email": admin.email, "password": PASSWORD, "code": totp_code(secret)})
     assert response.status_code == 200
     auth = {"HTTP_AUTHORIZATION": f"Token {response.json()['token']}"}
-    changed = client.patch(f"/api/organizations/{org.pk}/members/{viewer.pk}/", {"role": "sales_rep"},
-                           content_type="application/json", **auth)
+    changed = client.patch(
+        f"/api/organizations/{org.pk}/members/{viewer.pk}/",
+        {"role": "sales_rep"},
+        content_type="application/json",
+        **auth,
+    )
     assert changed.status_code == 200 and changed.json()["role"] == "sales_rep"
 
 
@@ -80,7 +84,10 @@ def test_any_user_with_totp_proves_it_and_users_without_do_not(client):
     rep = member(org, Role.SALES_REP, email="rep@example.test")
     secret = with_mfa(pm)
     assert client.post(URL, {"email": pm.email, "password": PASSWORD}).json()["code"] == "mfa_code_required"
-    assert client.post(URL, {"email": pm.email, "password": PASSWORD, "code": totp_code(secret)}).status_code == 200
+    assert (
+        client.post(URL, {"email": pm.email, "password": PASSWORD, "code": totp_code(secret)}).status_code
+        == 200
+    )
     assert client.post(URL, {"email": rep.email, "password": PASSWORD}).status_code == 200
 
 
@@ -114,8 +121,12 @@ def test_a_token_allows_no_more_than_a_session(client):
     for response in (
         client.get("/api/partnerships/", **auth),
         client.get("/api/me/", **auth),
-        client.patch(f"/api/organizations/{org.pk}/members/{other.pk}/", {"role": "admin"},
-                     content_type="application/json", **auth),
+        client.patch(
+            f"/api/organizations/{org.pk}/members/{other.pk}/",
+            {"role": "admin"},
+            content_type="application/json",
+            **auth,
+        ),
     ):
         assert response.status_code == 403 and response.json()["code"] == "mfa_required"
     assert Membership.objects.get(pk=other.pk).role == Role.VIEWER
@@ -130,7 +141,9 @@ def test_a_token_issued_before_totp_stops_working(client):
     secret = with_mfa(pm)
     refused = client.get("/api/partnerships/", HTTP_AUTHORIZATION=f"Token {key}")
     assert refused.status_code == 401
-    fresh = client.post(URL, {"email": pm.email, "password": PASSWORD, "code": totp_code(secret)}).json()["token"]
+    fresh = client.post(URL, {"email": pm.email, "password": PASSWORD, "code": totp_code(secret)}).json()[
+        "token"
+    ]
     assert client.get("/api/partnerships/", HTTP_AUTHORIZATION=f"Token {fresh}").status_code == 200
 
 

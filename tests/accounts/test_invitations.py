@@ -48,7 +48,10 @@ def test_member_invitation_end_to_end(world, django_capture_on_commit_callbacks)
 def test_expired_member_invitation_is_refused_and_marked(world):
     admin = member(world.owner_org, Role.ADMIN)
     invitation = Invitation.objects.create(
-        organization=world.owner_org, email="late@owner.test", role=Role.VIEWER, invited_by=admin,
+        organization=world.owner_org,
+        email="late@owner.test",
+        role=Role.VIEWER,
+        invited_by=admin,
         expires_at=timezone.now() - timedelta(minutes=1),
     )
     late = UserFactory(email="late@owner.test")
@@ -63,10 +66,15 @@ def test_expired_member_invitation_is_refused_and_marked(world):
 def test_invitation_for_someone_else_is_refused(world):
     admin = member(world.owner_org, Role.ADMIN)
     invitation = Invitation.objects.create(
-        organization=world.owner_org, email="right@owner.test", role=Role.ADMIN, invited_by=admin,
+        organization=world.owner_org,
+        email="right@owner.test",
+        role=Role.ADMIN,
+        invited_by=admin,
         expires_at=timezone.now() + timedelta(days=1),
     )
-    response = world.api(world.outsider).post("/api/invitations/accept/", {"token": invitation.token}, format="json")
+    response = world.api(world.outsider).post(
+        "/api/invitations/accept/", {"token": invitation.token}, format="json"
+    )
     assert response.status_code == 403
     assert not Membership.objects.filter(user=world.outsider, organization=world.owner_org).exists()
     bogus = world.api(world.outsider).post("/api/invitations/accept/", {"token": "nope"}, format="json")
@@ -77,7 +85,9 @@ def test_invitation_for_someone_else_is_refused(world):
 def test_only_admins_invite_members(world, role):
     user = member(world.owner_org, role)
     response = world.api(user).post(
-        f"/api/organizations/{world.owner_org.pk}/invitations/", {"email": "x@y.test", "role": "admin"}, format="json"
+        f"/api/organizations/{world.owner_org.pk}/invitations/",
+        {"email": "x@y.test", "role": "admin"},
+        format="json",
     )
     assert response.status_code == 403
     assert not Invitation.objects.exists()
@@ -127,11 +137,20 @@ def test_dual_opt_in_partnership_flow(world, django_capture_on_commit_callbacks)
     token = _token_from_mail("/partnerships/invite/")
     # a sales rep of the invited org cannot accept for it
     rep = member(newco, Role.SALES_REP)
-    assert world.api(rep).post("/api/partnership-invitations/accept/", {"token": token}, format="json").status_code == 403
+    assert (
+        world.api(rep)
+        .post("/api/partnership-invitations/accept/", {"token": token}, format="json")
+        .status_code
+        == 403
+    )
     # an outsider cannot accept either
-    outsider = world.api(world.outsider).post("/api/partnership-invitations/accept/", {"token": token}, format="json")
+    outsider = world.api(world.outsider).post(
+        "/api/partnership-invitations/accept/", {"token": token}, format="json"
+    )
     assert outsider.status_code == 403
-    accepted = world.api(newco_pm).post("/api/partnership-invitations/accept/", {"token": token}, format="json")
+    accepted = world.api(newco_pm).post(
+        "/api/partnership-invitations/accept/", {"token": token}, format="json"
+    )
     assert accepted.status_code == 201, accepted.content
     partnership = Partnership.objects.get(initiator=vendor, partner=newco)
     assert partnership.status == "active" and partnership.stage == "onboard"
@@ -139,7 +158,9 @@ def test_dual_opt_in_partnership_flow(world, django_capture_on_commit_callbacks)
     reused = world.api(newco_pm).post("/api/partnership-invitations/accept/", {"token": token}, format="json")
     assert reused.status_code == 410
     # and a second invitation while active is a conflict
-    again = world.api(world.owner).post("/api/partnership-invitations/", {"email": "pm@newco.test"}, format="json")
+    again = world.api(world.owner).post(
+        "/api/partnership-invitations/", {"email": "pm@newco.test"}, format="json"
+    )
     assert again.status_code == 409
 
 
@@ -147,10 +168,15 @@ def test_expired_partnership_invitation(world):
     newco = OrganizationFactory()
     pm = member(newco, Role.PARTNER_MANAGER, email="pm@late.test")
     invitation = PartnershipInvitation.objects.create(
-        inviter=world.owner_org, email="pm@late.test", invitee=newco, invited_by=world.owner,
+        inviter=world.owner_org,
+        email="pm@late.test",
+        invitee=newco,
+        invited_by=world.owner,
         expires_at=timezone.now() - timedelta(seconds=1),
     )
-    response = world.api(pm).post("/api/partnership-invitations/accept/", {"token": invitation.token}, format="json")
+    response = world.api(pm).post(
+        "/api/partnership-invitations/accept/", {"token": invitation.token}, format="json"
+    )
     assert response.status_code == 410
     assert "expired" in response.json()["detail"]
     assert not Partnership.objects.filter(partner=newco).exists()
@@ -161,13 +187,22 @@ def test_expired_partnership_invitation(world):
 def test_decline_and_revoke(world):
     newco = OrganizationFactory()
     pm = member(newco, Role.PARTNER_MANAGER, email="pm@decline.test")
-    inv = world.api(world.owner).post("/api/partnership-invitations/", {"email": "pm@decline.test"}, format="json")
+    inv = world.api(world.owner).post(
+        "/api/partnership-invitations/", {"email": "pm@decline.test"}, format="json"
+    )
     token = PartnershipInvitation.objects.get(pk=inv.json()["id"]).token
     declined = world.api(pm).post("/api/partnership-invitations/decline/", {"token": token}, format="json")
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
-    assert world.api(pm).post("/api/partnership-invitations/accept/", {"token": token}, format="json").status_code == 410
+    assert (
+        world.api(pm)
+        .post("/api/partnership-invitations/accept/", {"token": token}, format="json")
+        .status_code
+        == 410
+    )
 
-    inv2 = world.api(world.owner).post("/api/partnership-invitations/", {"email": "pm@decline.test"}, format="json")
+    inv2 = world.api(world.owner).post(
+        "/api/partnership-invitations/", {"email": "pm@decline.test"}, format="json"
+    )
     iid = inv2.json()["id"]
     assert world.api(world.outsider).post(f"/api/partnership-invitations/{iid}/revoke/").status_code == 404
     assert world.api(pm).post(f"/api/partnership-invitations/{iid}/revoke/").status_code == 403
@@ -187,7 +222,9 @@ def test_expire_invitations_task_is_idempotent(world):
     from accounts.tasks import expire_invitations
 
     Invitation.objects.create(
-        organization=world.owner_org, email="a@b.test", role=Role.VIEWER,
+        organization=world.owner_org,
+        email="a@b.test",
+        role=Role.VIEWER,
         expires_at=timezone.now() - timedelta(hours=1),
     )
     assert expire_invitations() == 1

@@ -46,8 +46,11 @@ def admin(world):
 def test_deep_json_is_a_400_on_organizations_and_the_token_endpoint(world, admin, depth):
     before = orgs()
     client = world.api(admin)
-    for method, url in (("post", "/api/organizations/"), ("patch", f"/api/organizations/{world.owner_org.pk}/"),
-                        ("post", f"/api/organizations/{world.owner_org.pk}/invitations/")):
+    for method, url in (
+        ("post", "/api/organizations/"),
+        ("patch", f"/api/organizations/{world.owner_org.pk}/"),
+        ("post", f"/api/organizations/{world.owner_org.pk}/invitations/"),
+    ):
         response = getattr(client, method)(url, nested(depth), content_type="application/json")
         assert response.status_code == 400, (url, response.content[:200])
         assert "nested too deeply" in response.json()["detail"]
@@ -71,8 +74,9 @@ def test_too_long_website_is_a_400_on_create_and_update(world, admin):
 def test_too_long_website_is_a_form_error_in_the_portal(world, admin):
     before = orgs()
     website = "https://example.com/" + "a" * 200
-    response = portal(admin).post("/org/", {"action": "update", "name": "Owner Co", "kind": "vendor",
-                                            "website": website})
+    response = portal(admin).post(
+        "/org/", {"action": "update", "name": "Owner Co", "kind": "vendor", "website": website}
+    )
     assert response.status_code == 200 and "at most 200 characters" in response.content.decode()
     response = portal(admin).post("/org/new/", {"name": "New Co", "kind": "vendor", "website": website})
     assert response.status_code == 200 and "at most 200 characters" in response.content.decode()
@@ -87,8 +91,9 @@ def test_the_service_checks_lengths_itself(world, admin):
         organization_update(actor=admin, org=world.owner_org, name="x" * 201)
 
 
-@pytest.mark.parametrize("name", ["Evil\nBcc: victim@example.com", "Evil\r\nX", "Nul\x00Co", "Tab\tCo",
-                                  "Sep\u2028Co"])
+@pytest.mark.parametrize(
+    "name", ["Evil\nBcc: victim@example.com", "Evil\r\nX", "Nul\x00Co", "Tab\tCo", "Sep\u2028Co"]
+)
 def test_names_with_control_characters_are_refused(world, admin, name):
     before = orgs()
     client = world.api(admin)
@@ -108,8 +113,12 @@ def test_invitation_mail_survives_a_name_with_a_line_break(world, admin, django_
     admin.full_name = "Ad\nmin"
     admin.save()
     with django_capture_on_commit_callbacks(execute=True):
-        invitation_create(actor=admin, org=Organization.objects.get(pk=world.owner_org.pk),
-                          email="new@owner.test", role="viewer")
+        invitation_create(
+            actor=admin,
+            org=Organization.objects.get(pk=world.owner_org.pk),
+            email="new@owner.test",
+            role="viewer",
+        )
     assert len(mail.outbox) == 1
     subject = mail.outbox[0].subject
     assert "\n" not in subject and "\r" not in subject
@@ -118,16 +127,19 @@ def test_invitation_mail_survives_a_name_with_a_line_break(world, admin, django_
 
 
 def test_too_long_invitation_email_is_a_400(world, admin):
-    response = world.api(admin).post(f"/api/organizations/{world.owner_org.pk}/invitations/",
-                                     {"email": "a" * 64 + "@" + ("b" * 60 + ".") * 4 + "com", "role": "viewer"},
-                                     format="json")
+    response = world.api(admin).post(
+        f"/api/organizations/{world.owner_org.pk}/invitations/",
+        {"email": "a" * 64 + "@" + ("b" * 60 + ".") * 4 + "com", "role": "viewer"},
+        format="json",
+    )
     assert response.status_code == 400
     assert not Invitation.objects.exists()
 
 
 def test_nul_in_organization_json_is_a_400(world, admin):
     before = orgs()
-    response = world.api(admin).post("/api/organizations/", json.dumps({"name": "A\u0000B"}),
-                                     content_type="application/json")
+    response = world.api(admin).post(
+        "/api/organizations/", json.dumps({"name": "A\u0000B"}), content_type="application/json"
+    )
     assert response.status_code == 400
     assert orgs() == before

@@ -18,14 +18,24 @@ def _values(instance) -> dict:
 
 def test_fetch_one_gives_what_the_orm_gives(world):
     Token.objects.create(user=world.owner)
-    for model, pk in ((User, world.owner.pk), (Organization, world.owner_org.pk),
-                      (Partnership, world.partnership.pk), (Token, Token.objects.get().pk),
-                      (Membership, Membership.objects.get(user=world.owner).pk)):
-        (plain,) = fetch_one(f"SELECT {columns(model, 't')} FROM {model._meta.db_table} t WHERE t.{model._meta.pk.column} = %s",
-                             [pk], model)
+    for model, pk in (
+        (User, world.owner.pk),
+        (Organization, world.owner_org.pk),
+        (Partnership, world.partnership.pk),
+        (Token, Token.objects.get().pk),
+        (Membership, Membership.objects.get(user=world.owner).pk),
+    ):
+        (plain,) = fetch_one(
+            f"SELECT {columns(model, 't')} FROM {model._meta.db_table} t WHERE t.{model._meta.pk.column} = %s",
+            [pk],
+            model,
+        )
         assert _values(plain) == _values(model.objects.get(pk=pk)), model
         assert not plain._state.adding  # a saved instance: save() updates it
-    assert fetch_one(f"SELECT {columns(User, 'u')} FROM {User._meta.db_table} u WHERE u.id = %s", [-1], User) is None
+    assert (
+        fetch_one(f"SELECT {columns(User, 'u')} FROM {User._meta.db_table} u WHERE u.id = %s", [-1], User)
+        is None
+    )
 
 
 def test_partnership_for_attaches_both_sides_and_refuses_outsiders(world, django_assert_num_queries):
@@ -33,8 +43,13 @@ def test_partnership_for_attaches_both_sides_and_refuses_outsiders(world, django
         partnership = partnership_for(org=world.partner_org, partnership_id=world.partnership.pk)
         assert (partnership.initiator.name, partnership.partner.name) == ("Owner Co", "Partner Co")
     assert partnership == world.partnership
-    for org, pid in ((world.outsider_org, world.partnership.pk), (world.owner_org, 10**30), (world.owner_org, "²"),
-                     (world.owner_org, "-1"), (world.owner_org, None)):
+    for org, pid in (
+        (world.outsider_org, world.partnership.pk),
+        (world.owner_org, 10**30),
+        (world.owner_org, "²"),
+        (world.owner_org, "-1"),
+        (world.owner_org, None),
+    ):
         with pytest.raises(NotFound):
             partnership_for(org=org, partnership_id=pid)
 
@@ -70,5 +85,7 @@ def test_session_organization_falls_back_to_the_first_membership(world):
     # not a member of the session's organization: the first membership by name
     membership = current_membership(request({SESSION_KEY: world.outsider_org.pk}))
     assert membership.organization == second and membership.organization.name == "Aardvark Ltd"
-    assert current_membership(request({SESSION_KEY: world.owner_org.pk})).organization_id == world.owner_org.pk
+    assert (
+        current_membership(request({SESSION_KEY: world.owner_org.pk})).organization_id == world.owner_org.pk
+    )
     assert current_membership(request({SESSION_KEY: "²"})).organization_id == second.pk

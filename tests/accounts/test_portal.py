@@ -93,7 +93,9 @@ def test_viewer_cannot_invite_members_in_portal(world, login):
 
 def test_member_invitation_link_pages(world, login):
     invitation = Invitation.objects.create(
-        organization=world.owner_org, email="new@owner.test", role=Role.SALES_REP,
+        organization=world.owner_org,
+        email="new@owner.test",
+        role=Role.SALES_REP,
         expires_at=timezone.now() + timedelta(days=1),
     )
     newcomer = UserFactory(email="new@owner.test")
@@ -108,7 +110,9 @@ def test_member_invitation_link_pages(world, login):
 
 def test_expired_invitation_page(world, login):
     invitation = Invitation.objects.create(
-        organization=world.owner_org, email="late@owner.test", role=Role.SALES_REP,
+        organization=world.owner_org,
+        email="late@owner.test",
+        role=Role.SALES_REP,
         expires_at=timezone.now() - timedelta(days=1),
     )
     response = login(UserFactory(email="late@owner.test")).get(f"/invite/{invitation.token}/")
@@ -120,7 +124,10 @@ def test_partnership_invitation_page_accept(world, login):
     newco = OrganizationFactory(name="Portal NewCo")
     pm = member(newco, Role.PARTNER_MANAGER, email="pm@portalnew.test")
     invitation = PartnershipInvitation.objects.create(
-        inviter=world.owner_org, email=pm.email, invitee=newco, invited_by=world.owner,
+        inviter=world.owner_org,
+        email=pm.email,
+        invitee=newco,
+        invited_by=world.owner,
         expires_at=timezone.now() + timedelta(days=1),
     )
     client = login(pm)
@@ -134,7 +141,8 @@ def test_partnership_invitation_page_accept(world, login):
     assert invitation.status == "accepted" and invitation.partnership.partner == newco
     # an organization the user does not manage is not a valid choice
     other = client.post(
-        f"/partnerships/invite/{invitation.token}/", {"organization": world.outsider_org.pk, "decision": "accept"}
+        f"/partnerships/invite/{invitation.token}/",
+        {"organization": world.outsider_org.pk, "decision": "accept"},
     )
     assert other.status_code == 200
 

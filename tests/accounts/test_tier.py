@@ -21,7 +21,11 @@ def test_initiator_sets_the_tier_and_the_change_is_recorded(world):
     assert response.json()["tier"] == "gold"
     change = TierChange.objects.get(partnership=world.partnership)
     assert (change.from_tier, change.to_tier, change.changed_by, change.changed_by_organization) == (
-        "registered", "gold", world.owner, world.owner_org)
+        "registered",
+        "gold",
+        world.owner,
+        world.owner_org,
+    )
     # the same tier again records nothing
     assert world.api(world.owner).post(_url(world), {"tier": "gold"}, format="json").status_code == 200
     assert TierChange.objects.count() == 1
@@ -29,8 +33,9 @@ def test_initiator_sets_the_tier_and_the_change_is_recorded(world):
         history = world.api(user).get(_url(world, "tier-changes/"))
         assert history.status_code == 200
         rows = history.json()["results"]
-        assert [(r["from_tier"], r["to_tier"], r["changed_by"], r["changed_by_organization"]) for r in rows] == [
-            ("registered", "gold", "owner@owner.test", "Owner Co")]
+        assert [
+            (r["from_tier"], r["to_tier"], r["changed_by"], r["changed_by_organization"]) for r in rows
+        ] == [("registered", "gold", "owner@owner.test", "Owner Co")]
 
 
 def test_the_partner_cannot_set_its_own_tier(world):
@@ -48,8 +53,11 @@ def test_the_partner_cannot_set_its_own_tier(world):
 
 def test_outsider_and_readers_change_nothing(world):
     for url in (_url(world), _url(world, "tier-changes/")):
-        response = world.api(world.outsider).post(url, {"tier": "gold"}, format="json") if url.endswith("tier/") \
+        response = (
+            world.api(world.outsider).post(url, {"tier": "gold"}, format="json")
+            if url.endswith("tier/")
             else world.api(world.outsider).get(url)
+        )
         assert response.status_code == 404
         assert_no_leak(response, "Owner Co", "Partner Co")
     rep = member(world.owner_org, Role.SALES_REP)
@@ -60,7 +68,9 @@ def test_outsider_and_readers_change_nothing(world):
 
 def test_portal_shows_the_tier_form_to_the_initiator_only_and_the_history_to_both(world):
     url = f"/partnerships/{world.partnership.pk}/"
-    response = portal(world.partner).post(url, {"action": "tier", "tier": "platinum"}, HTTP_REFERER=url, follow=True)
+    response = portal(world.partner).post(
+        url, {"action": "tier", "tier": "platinum"}, HTTP_REFERER=url, follow=True
+    )
     assert "Owner Co sets the tier" in response.content.decode()  # a message, nothing changed
     world.partnership.refresh_from_db()
     assert world.partnership.tier == "registered"

@@ -128,7 +128,9 @@ def test_the_engine_imports_neither_django_nor_any_project_app():
             else:
                 continue
             for name in names:
-                if name.split(".")[0] in forbidden and not (name == "mapping.engine" or name.startswith("mapping.engine.")):
+                if name.split(".")[0] in forbidden and not (
+                    name == "mapping.engine" or name.startswith("mapping.engine.")
+                ):
                     offending.append(f"{module} imports {name}")
     assert offending == []
 
@@ -136,6 +138,7 @@ def test_the_engine_imports_neither_django_nor_any_project_app():
 def test_the_mapping_layers_depend_one_way():
     """Every import counts here, inside functions too: a lower layer reaches a higher one only
     through what MappingConfig.ready hands down (a signal, a gate)."""
+
     def layer(module: str) -> int | None:
         for rank, name in enumerate(LAYERS):
             if module == name or module.startswith(name + "."):

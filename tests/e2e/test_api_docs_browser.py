@@ -21,7 +21,9 @@ def test_api_docs_load_nothing_from_another_origin(live_server, page):
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", logo), "the docs' logo did not load"
 
     app = urlsplit(live_server.url).netloc
-    external = [url for url in requests if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc != app]
+    external = [
+        url for url in requests if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc != app
+    ]
     assert not external, external
     assert not failed, failed
     assert not [text for text in console if "Content Security Policy" in text], console

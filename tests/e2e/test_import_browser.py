@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SALESFORCE_CSV = (
     "Account ID,Account Name,Website,Billing Country,Billing City,Industry,Account Owner,Type\r\n"
     "001A,Acme Corporation,https://www.acme.com,USA,Austin,Software,Sam Sales,Customer\r\n"
-    "001B,\"Globex, GmbH\",globex.de,Germany,Berlin,Manufacturing,Sam Sales,Customer\r\n"
+    '001B,"Globex, GmbH",globex.de,Germany,Berlin,Manufacturing,Sam Sales,Customer\r\n'
     "001C,Initech Inc.,initech.com,United States,Austin,Software,Pat PM,Customer\r\n"
     "001D,Umbrella plc,umbrella.co.uk,UK,London,Pharma,Pat PM,Customer\r\n"
 )

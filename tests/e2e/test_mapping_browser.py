@@ -52,7 +52,9 @@ def test_rule_change_shows_in_the_partners_matrix(world, mapped, live_server, br
         owner_page.wait_for_selector(f"#rule-{oc.pk} [data-level=hidden]")
         partner_page.reload()
         assert partner_page.is_visible("#nothing-shared")
-        partner_page.screenshot(path=str(settings.BASE_DIR / ".pytest_cache" / "mapping-matrix.png"), full_page=True)
+        partner_page.screenshot(
+            path=str(settings.BASE_DIR / ".pytest_cache" / "mapping-matrix.png"), full_page=True
+        )
     finally:
         owner_page.context.close()
         partner_page.context.close()

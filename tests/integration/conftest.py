@@ -43,16 +43,40 @@ class Worker:
 def start_worker(queue: str, *, concurrency: int = 0, **extra_env: str) -> subprocess.Popen:
     """A real `celery worker` process on its own queue, against the test database: solo pool, or
     prefork with `concurrency` processes (in its own process group, so that a kill takes them all)."""
-    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-           "DEBUG": "0", "CELERY_TASK_DEFAULT_QUEUE": queue, **extra_env}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "DEBUG": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **extra_env,
+    }
     log_dir = ROOT / ".pytest_cache"
     log_dir.mkdir(exist_ok=True)
     pool = ["--pool=prefork", f"--concurrency={concurrency}"] if concurrency else ["--pool=solo"]
     with open(log_dir / f"worker-{queue}.log", "a") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "prm", "worker", *pool, "-Q", queue, "-l", "info",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "prm",
+                "worker",
+                *pool,
+                "-Q",
+                queue,
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -98,5 +122,3 @@ def worker(transactional_db, settings):
     finally:
         app.conf.task_default_queue = default_queue
         stop_worker(handle.process)
-
-

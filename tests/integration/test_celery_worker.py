@@ -15,7 +15,9 @@ from tests.factories import OrganizationFactory
 def test_task_sent_through_broker_runs_in_worker_and_changes_the_database(worker):
     org = OrganizationFactory()
     invitation = Invitation.objects.create(
-        organization=org, email="late@example.test", role=Role.VIEWER,
+        organization=org,
+        email="late@example.test",
+        role=Role.VIEWER,
         expires_at=timezone.now() - timedelta(hours=1),
     )
     from accounts.tasks import expire_invitations

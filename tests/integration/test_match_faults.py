@@ -23,10 +23,10 @@ from django.db.models import Count
 
 from accounts.models import Role
 from bench.generate import generate_pair
-from mapping.models import AccountList, AccountRecord, MatchRun, Overlap
 from mapping.lists.services.imports import account_records_push
 from mapping.lists.services.lists import account_list_create
 from mapping.matching.services.runs import match_run_execute, match_run_request
+from mapping.models import AccountList, AccountRecord, MatchRun, Overlap
 from tests.conftest import require_service
 from tests.factories import OrganizationFactory, PartnershipFactory, member
 from tests.integration.conftest import start_worker, stop_worker, worker_log
@@ -38,8 +38,13 @@ N = 8_000  # records per list: a run lasts a few seconds here, long enough to br
 
 # The worker's and this process's timings: beats every second, lost after 4 s without one, the
 # watchdog every second, a queued run re-sent 3 s past its due time.
-FAST = {"MATCH_HEARTBEAT_SECONDS": "1", "MATCH_RUN_STALE_SECONDS": "4", "MATCH_WATCHDOG_SECONDS": "1",
-        "MATCH_QUEUED_GRACE_SECONDS": "3", "MATCH_DEBOUNCE_SECONDS": "0"}
+FAST = {
+    "MATCH_HEARTBEAT_SECONDS": "1",
+    "MATCH_RUN_STALE_SECONDS": "4",
+    "MATCH_WATCHDOG_SECONDS": "1",
+    "MATCH_QUEUED_GRACE_SECONDS": "3",
+    "MATCH_DEBOUNCE_SECONDS": "0",
+}
 
 
 @dataclass
@@ -82,17 +87,22 @@ def servers(django_db_blocker):
         redis_up = redis.start()
         postgres_up = postgres.start()
         if not (redis_up and postgres_up):
-            require_service("throwaway Redis and PostgreSQL", False,
-                            "redis-server failed to start" if not redis_up else postgres.error or "initdb failed")
-        with psycopg.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="postgres",
-                             autocommit=True) as admin:
+            require_service(
+                "throwaway Redis and PostgreSQL",
+                False,
+                "redis-server failed to start" if not redis_up else postgres.error or "initdb failed",
+            )
+        with psycopg.connect(
+            host="127.0.0.1", port=postgres.port, user="postgres", dbname="postgres", autocommit=True
+        ) as admin:
             admin.execute("CREATE DATABASE prm_faults")
         with django_db_blocker.unblock():
             default = connections["default"]
             saved = dict(default.settings_dict)
             default.close()
-            default.settings_dict.update(NAME="prm_faults", HOST="127.0.0.1", PORT=str(postgres.port),
-                                         USER="postgres", PASSWORD="")
+            default.settings_dict.update(
+                NAME="prm_faults", HOST="127.0.0.1", PORT=str(postgres.port), USER="postgres", PASSWORD=""
+            )
             try:
                 call_command("migrate", verbosity=0)
                 yield Servers(redis=redis, postgres=postgres)
@@ -117,8 +127,13 @@ class FaultWorld:
     workers: list
 
     def start_worker(self, **env) -> object:
-        proc = start_worker(self.queue, concurrency=2, CELERY_BROKER_URL=self.servers.redis.url,
-                            CELERY_RESULT_BACKEND=self.servers.redis.url, **{**FAST, **env})
+        proc = start_worker(
+            self.queue,
+            concurrency=2,
+            CELERY_BROKER_URL=self.servers.redis.url,
+            CELERY_RESULT_BACKEND=self.servers.redis.url,
+            **{**FAST, **env},
+        )
         self.workers.append(proc)
         return proc
 
@@ -138,9 +153,14 @@ def world(servers, settings):
         setattr(settings, name, float(value))
     owner_org, partner_org = OrganizationFactory(), OrganizationFactory()
     handle = FaultWorld(
-        servers=servers, queue=queue, partnership=PartnershipFactory(initiator=owner_org, partner=partner_org),
-        owner=member(owner_org, Role.PARTNER_MANAGER), partner=member(partner_org, Role.PARTNER_MANAGER),
-        owner_org=owner_org, partner_org=partner_org, workers=[],
+        servers=servers,
+        queue=queue,
+        partnership=PartnershipFactory(initiator=owner_org, partner=partner_org),
+        owner=member(owner_org, Role.PARTNER_MANAGER),
+        partner=member(partner_org, Role.PARTNER_MANAGER),
+        owner_org=owner_org,
+        partner_org=partner_org,
+        workers=[],
     )
     try:
         yield handle
@@ -155,17 +175,24 @@ def world(servers, settings):
 
 def _rows(frame, prefix):
     return [
-        {"name": r["name"] or "", "website": r["website"] or "", "country": r["country"] or "",
-         "city": r["city"] or "", "postal_code": r["postal_code"] or "", "owner_email": r["email"] or "",
-         "crm_id": f"{prefix}{rid}"}
+        {
+            "name": r["name"] or "",
+            "website": r["website"] or "",
+            "country": r["country"] or "",
+            "city": r["city"] or "",
+            "postal_code": r["postal_code"] or "",
+            "owner_email": r["email"] or "",
+            "crm_id": f"{prefix}{rid}",
+        }
         for rid, r in frame.fillna("").iterrows()
     ]
 
 
 def _push(actor, account_list, rows):
     for start in range(0, len(rows), 10_000):
-        account_records_push(actor=actor, account_list=account_list, records=rows[start:start + 10_000],
-                             mode="merge")
+        account_records_push(
+            actor=actor, account_list=account_list, records=rows[start : start + 10_000], mode="merge"
+        )
 
 
 def _lists(world, n=N, seed=21):
@@ -176,8 +203,11 @@ def _lists(world, n=N, seed=21):
 
 
 def _active(partnership) -> list:
-    return list(MatchRun.objects.filter(partnership=partnership, status__in=MatchRun.ACTIVE)
-                .values_list("id", "status", "attempts", "error"))
+    return list(
+        MatchRun.objects.filter(partnership=partnership, status__in=MatchRun.ACTIVE).values_list(
+            "id", "status", "attempts", "error"
+        )
+    )
 
 
 def _wait(predicate, timeout: float, what: str, interval: float = 0.2):
@@ -191,7 +221,9 @@ def _wait(predicate, timeout: float, what: str, interval: float = 0.2):
         if value:
             return value
         time.sleep(interval)
-    runs = list(MatchRun.objects.order_by("id").values_list("id", "status", "kind", "trigger", "attempts", "error"))
+    runs = list(
+        MatchRun.objects.order_by("id").values_list("id", "status", "kind", "trigger", "attempts", "error")
+    )
     raise AssertionError(f"timed out waiting for {what}; runs: {runs}")
 
 
@@ -203,8 +235,11 @@ def _settled(world, timeout: float = 90) -> float:
 
 
 def _overlaps(partnership) -> set:
-    return set(Overlap.objects.filter(partnership=partnership).values_list(
-        "left_record_id", "right_record_id", "status", "score", "reasons"))
+    return set(
+        Overlap.objects.filter(partnership=partnership).values_list(
+            "left_record_id", "right_record_id", "status", "score", "reasons"
+        )
+    )
 
 
 def _assert_clean_run_agrees(world) -> set:
@@ -218,7 +253,9 @@ def _assert_clean_run_agrees(world) -> set:
     assert _overlaps(world.partnership) == stored
     assert (clean.overlaps_added, clean.overlaps_removed, clean.overlaps_updated) == (0, 0, 0)
     pairs = Overlap.objects.filter(partnership=world.partnership)
-    assert not pairs.values("left_record_id", "right_record_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert (
+        not pairs.values("left_record_id", "right_record_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+    )
     for side in ("left_record_id", "right_record_id"):  # one-to-one (no reviewer confirmed anything here)
         assert not pairs.values(side).annotate(n=Count("id")).filter(n__gt=1).exists()
     assert not _active(world.partnership)
@@ -226,8 +263,12 @@ def _assert_clean_run_agrees(world) -> set:
 
 
 def _running(world, timeout=60) -> MatchRun:
-    return _wait(lambda: MatchRun.objects.filter(partnership=world.partnership, status="running").first(),
-                 timeout, "a running run", interval=0.02)
+    return _wait(
+        lambda: MatchRun.objects.filter(partnership=world.partnership, status="running").first(),
+        timeout,
+        "a running run",
+        interval=0.02,
+    )
 
 
 def _first_runs(world, mine, theirs, rows_left, rows_right) -> None:
@@ -247,29 +288,44 @@ def test_edits_committed_while_runs_load_end_equal_to_a_clean_full_run(world):
     world.start_worker()
     mine, theirs, rows_left, rows_right = _lists(world)
     _first_runs(world, mine, theirs, rows_left, rows_right)
-    matched = list(Overlap.objects.filter(partnership=world.partnership, status="match")
-                   .order_by("left_record_id").values_list("left_record__crm_id", flat=True))
+    matched = list(
+        Overlap.objects.filter(partnership=world.partnership, status="match")
+        .order_by("left_record_id")
+        .values_list("left_record__crm_id", flat=True)
+    )
     by_crm = {row["crm_id"]: row for row in rows_left}
     edited, batch, deadline = 0, 8, time.monotonic() + 10
     while time.monotonic() < deadline and edited + batch <= len(matched):
         # Renamed to something else and stripped of its website: it must lose its overlap.
-        rows = [{**by_crm[crm], "name": f"Qzx Renamed {crm} {uuid.uuid4().hex[:6]}", "website": "",
-                 "owner_email": ""} for crm in matched[edited:edited + batch]]
+        rows = [
+            {
+                **by_crm[crm],
+                "name": f"Qzx Renamed {crm} {uuid.uuid4().hex[:6]}",
+                "website": "",
+                "owner_email": "",
+            }
+            for crm in matched[edited : edited + batch]
+        ]
         _push(world.owner, mine, rows)
         edited += batch
         time.sleep(0.05)
     assert edited >= 80
     took = _settled(world)
-    print(f"edits during loads: {edited} records edited in {edited // batch} commits; "
-          f"settled {took:.1f}s after the last one")
+    print(
+        f"edits during loads: {edited} records edited in {edited // batch} commits; "
+        f"settled {took:.1f}s after the last one"
+    )
     runs = MatchRun.objects.filter(partnership=world.partnership)
     assert runs.filter(status="succeeded").count() >= 3  # the edits went through several runs
     last = runs.filter(status="succeeded").order_by("-id").first()
     newest = mine.changesets.order_by("-id").values_list("id", flat=True).first()
     assert last.covered[str(mine.pk)] == newest  # what the last run covered: every change of the list
     stored = _assert_clean_run_agrees(world)
-    renamed = set(AccountRecord.objects.filter(account_list=mine, name__startswith="Qzx Renamed")
-                  .values_list("id", flat=True))
+    renamed = set(
+        AccountRecord.objects.filter(account_list=mine, name__startswith="Qzx Renamed").values_list(
+            "id", flat=True
+        )
+    )
     assert len(renamed) == edited
     assert not {left for left, _r, status, _s, _x in stored if status == "match"} & renamed
 
@@ -310,13 +366,17 @@ def test_a_run_waiting_for_its_start_when_redis_restarts_is_sent_again(world, se
     assert proc.poll() is None, worker_log(world.queue)[-3000:]
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
-    print(f"redis restart during the start delay: finished by itself {took:.1f}s after the restart "
-          f"({time.monotonic() - t0:.1f}s)")
+    print(
+        f"redis restart during the start delay: finished by itself {took:.1f}s after the restart "
+        f"({time.monotonic() - t0:.1f}s)"
+    )
     _assert_clean_run_agrees(world)
 
 
 def _in_overlap_write(port: int) -> bool:
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True) as c:
+    with psycopg.connect(
+        host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True
+    ) as c:
         row = c.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = 'prm_faults' AND xact_start IS NOT NULL"
             " AND pid <> pg_backend_pid() AND query ILIKE 'INSERT INTO \"mapping_overlap\"%%'"
@@ -342,8 +402,10 @@ def test_a_postgres_restart_during_the_overlap_write_is_recorded_and_the_run_don
     assert failed, [(r.pk, r.status, r.error) for r in runs]
     assert failed[0].error and failed[0].finished_at  # written on a fresh connection
     assert runs[-1].status == "succeeded" and runs[-1].trigger.startswith("retry of run")
-    print(f"postgres restart mid-write: error {failed[0].error[:80]!r}; retry done {took:.1f}s later "
-          f"({time.monotonic() - t0:.1f}s)")
+    print(
+        f"postgres restart mid-write: error {failed[0].error[:80]!r}; retry done {took:.1f}s later "
+        f"({time.monotonic() - t0:.1f}s)"
+    )
     _assert_clean_run_agrees(world)
 
 
@@ -364,6 +426,8 @@ def test_a_run_whose_worker_is_killed_finishes_soon_after_a_new_worker_starts(wo
     assert took < 60
     run.refresh_from_db()
     assert run.status == "succeeded" and run.attempts == 2 or "folded" in run.error, (run.status, run.error)
-    print(f"SIGKILL of the worker: finished {took:.1f}s after the new worker started ({time.monotonic() - t0:.1f}s)")
+    print(
+        f"SIGKILL of the worker: finished {took:.1f}s after the new worker started ({time.monotonic() - t0:.1f}s)"
+    )
     _assert_clean_run_agrees(world)
     assert AccountList.objects.filter(pk__in=[mine.pk, theirs.pk]).count() == 2

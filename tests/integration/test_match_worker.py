@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 
 from bench.generate import generate_pair
-from mapping.models import MatchRun, Overlap
 from mapping.lists.services.imports import account_records_push
 from mapping.lists.services.lists import account_list_create
 from mapping.matching.services.runs import match_run_execute, match_runs_reap
+from mapping.models import MatchRun, Overlap
 from tests.integration.conftest import start_worker, stop_worker
 
 pytestmark = [pytest.mark.celery_worker]
@@ -17,14 +17,21 @@ pytestmark = [pytest.mark.celery_worker]
 
 def _push(actor, account_list, frame, prefix):
     rows = [
-        {"name": r["name"] or "", "website": r["website"] or "", "country": r["country"] or "",
-         "city": r["city"] or "", "postal_code": r["postal_code"] or "", "owner_email": r["email"] or "",
-         "crm_id": f"{prefix}{rid}"}
+        {
+            "name": r["name"] or "",
+            "website": r["website"] or "",
+            "country": r["country"] or "",
+            "city": r["city"] or "",
+            "postal_code": r["postal_code"] or "",
+            "owner_email": r["email"] or "",
+            "crm_id": f"{prefix}{rid}",
+        }
         for rid, r in frame.fillna("").iterrows()
     ]
     for start in range(0, len(rows), 10_000):
-        account_records_push(actor=actor, account_list=account_list, records=rows[start:start + 10_000],
-                             mode="merge")
+        account_records_push(
+            actor=actor, account_list=account_list, records=rows[start : start + 10_000], mode="merge"
+        )
 
 
 def _wait(predicate, timeout=120, interval=0.02):
@@ -34,13 +41,18 @@ def _wait(predicate, timeout=120, interval=0.02):
         if value:
             return value
         time.sleep(interval)
-    runs = list(MatchRun.objects.values_list("id", "status", "kind", "trigger", "list_pairs", "attempts", "error"))
+    runs = list(
+        MatchRun.objects.values_list("id", "status", "kind", "trigger", "list_pairs", "attempts", "error")
+    )
     raise AssertionError(f"timed out waiting; runs: {runs}")
 
 
 def _overlaps(partnership):
-    return set(Overlap.objects.filter(partnership=partnership).values_list(
-        "left_record__crm_id", "right_record__crm_id", "status"))
+    return set(
+        Overlap.objects.filter(partnership=partnership).values_list(
+            "left_record__crm_id", "right_record__crm_id", "status"
+        )
+    )
 
 
 def test_import_triggers_a_match_run_on_the_worker(world, worker, settings):
@@ -50,8 +62,13 @@ def test_import_triggers_a_match_run_on_the_worker(world, worker, settings):
     theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
     _push(world.owner, mine, left, "L")
     _push(world.partner, theirs, right, "R")  # committed: the hook sends a run through the broker
-    run = _wait(lambda: MatchRun.objects.filter(
-        partnership=world.partnership, status="succeeded", list_pairs=1).first(), timeout=90, interval=0.3)
+    run = _wait(
+        lambda: MatchRun.objects.filter(
+            partnership=world.partnership, status="succeeded", list_pairs=1
+        ).first(),
+        timeout=90,
+        interval=0.3,
+    )
     assert run.worker  # claimed by the worker process, not run here
     assert len(_overlaps(world.partnership)) >= 0.9 * len(truth)
 
@@ -63,12 +80,19 @@ def test_run_survives_a_worker_killed_mid_run(world, worker, settings):
     mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
     theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
     _push(world.owner, mine, left, "L")
-    _wait(lambda: not MatchRun.objects.filter(partnership=world.partnership, status__in=["queued", "running"])
-          .exists(), interval=0.2)
+    _wait(
+        lambda: (
+            not MatchRun.objects.filter(
+                partnership=world.partnership, status__in=["queued", "running"]
+            ).exists()
+        ),
+        interval=0.2,
+    )
 
     _push(world.partner, theirs, right, "R")
-    run = _wait(lambda: MatchRun.objects.filter(partnership=world.partnership, status="running",
-                                                 list_pairs=1).first())
+    run = _wait(
+        lambda: MatchRun.objects.filter(partnership=world.partnership, status="running", list_pairs=1).first()
+    )
     stop_worker(worker.process, kill=True)  # SIGKILL: no warm shutdown, no ack
     run.refresh_from_db()
     assert run.status == MatchRun.Status.RUNNING, "the run finished before the kill; make the lists bigger"
@@ -77,8 +101,14 @@ def test_run_survives_a_worker_killed_mid_run(world, worker, settings):
     try:
         time.sleep(settings.MATCH_RUN_STALE_SECONDS + 0.5)
         assert match_runs_reap() == 1  # heartbeat stale: re-queued and sent to the new worker
-        _wait(lambda: not MatchRun.objects.filter(
-            partnership=world.partnership, status__in=["queued", "running"]).exists(), interval=0.3)
+        _wait(
+            lambda: (
+                not MatchRun.objects.filter(
+                    partnership=world.partnership, status__in=["queued", "running"]
+                ).exists()
+            ),
+            interval=0.3,
+        )
     finally:
         stop_worker(replacement)
     run.refresh_from_db()
@@ -104,16 +134,22 @@ def test_big_list_pair_fans_out_over_two_workers_with_a_chord(world, worker, set
     """Blocks go to whichever worker is free; the chord's body merges them."""
     settings.MATCH_DEBOUNCE_SECONDS = 0
     stop_worker(worker.process)
-    workers = [start_worker(worker.queue, MATCH_FANOUT_MIN_RECORDS="100", MATCH_FANOUT_BLOCKS="4")
-               for _ in range(2)]
+    workers = [
+        start_worker(worker.queue, MATCH_FANOUT_MIN_RECORDS="100", MATCH_FANOUT_BLOCKS="4") for _ in range(2)
+    ]
     try:
         left, right, truth = generate_pair(n=600, seed=9)
         mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
         theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
         _push(world.owner, mine, left, "L")
         _push(world.partner, theirs, right, "R")
-        run = _wait(lambda: MatchRun.objects.filter(
-            partnership=world.partnership, status="succeeded", list_pairs=1).first(), timeout=90, interval=0.3)
+        run = _wait(
+            lambda: MatchRun.objects.filter(
+                partnership=world.partnership, status="succeeded", list_pairs=1
+            ).first(),
+            timeout=90,
+            interval=0.3,
+        )
     finally:
         for proc in workers:
             stop_worker(proc)

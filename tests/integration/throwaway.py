@@ -48,9 +48,23 @@ class ThrowawayRedis:
         log = open(self.dir / "redis.log", "a")  # noqa: SIM115 - kept open for the server's life
         # No persistence: a restart loses every message, as a crashed broker without AOF would.
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--dir", str(self.dir)],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         return _wait_port(self.port, 10)
 
@@ -104,18 +118,33 @@ class ThrowawayPostgres:
             shutil.chown(self.dir, "postgres")
             shutil.chown(self.sockets, "postgres")
         if not self.data.exists():
-            done = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                             "--no-sync")
+            done = self._run(
+                "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
+            )
             if done.returncode:
                 self.error = done.stderr[-2000:]
                 return False
         return self._pg_ctl("start")
 
     def _pg_ctl(self, action: str, *extra: str) -> bool:
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
-        done = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-t", "60",
-                         "-o", options, *extra, action)
+        options = (
+            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
+        )
+        done = self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            *extra,
+            action,
+        )
         if done.returncode:
             self.error = (done.stderr + done.stdout)[-2000:]
             return False

@@ -5,9 +5,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 
-from mapping.models import AccountList, ImportJob
 from mapping.lists.services.imports import import_job_create
 from mapping.lists.services.lists import account_list_create
+from mapping.models import AccountList, ImportJob
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "imports"
 
@@ -32,7 +32,9 @@ def data_file(name: str) -> SimpleUploadedFile:
     return upload(name, (DATA / name).read_bytes())
 
 
-def run_import(actor, account_list, file, *, mode="replace", skip_invalid_rows=False, mapping=None) -> ImportJob:
+def run_import(
+    actor, account_list, file, *, mode="replace", skip_invalid_rows=False, mapping=None
+) -> ImportJob:
     """Upload and start at once, as the API does; with no broker the task runs before this returns."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         job = import_job_create(
@@ -60,12 +62,18 @@ def records_of(frame, crm_prefix=""):
     """Generated accounts (bench/generate.py) as records for account_records_push."""
     out = []
     for rid, row in frame.iterrows():
-        out.append({
-            "name": row.get("name") or "", "website": row.get("website") or "", "country": row.get("country") or "",
-            "region": row.get("region") or "", "city": row.get("city") or "",
-            "postal_code": row.get("postal_code") or "", "owner_email": row.get("email") or "",
-            "crm_id": f"{crm_prefix}{rid}",
-        })
+        out.append(
+            {
+                "name": row.get("name") or "",
+                "website": row.get("website") or "",
+                "country": row.get("country") or "",
+                "region": row.get("region") or "",
+                "city": row.get("city") or "",
+                "postal_code": row.get("postal_code") or "",
+                "owner_email": row.get("email") or "",
+                "crm_id": f"{crm_prefix}{rid}",
+            }
+        )
     return out
 
 
@@ -81,9 +89,13 @@ def pushed_pair(world, capture, *, n: int, seed: int):
         mine = account_list_create(actor=world.owner, org=world.owner_org, name="Customers")
         theirs = account_list_create(actor=world.partner, org=world.partner_org, name="Customers")
     with capture(execute=True):
-        account_records_push(actor=world.owner, account_list=mine, records=records_of(left, "L"), mode="replace")
+        account_records_push(
+            actor=world.owner, account_list=mine, records=records_of(left, "L"), mode="replace"
+        )
     with capture(execute=True):
-        account_records_push(actor=world.partner, account_list=theirs, records=records_of(right, "R"), mode="replace")
+        account_records_push(
+            actor=world.partner, account_list=theirs, records=records_of(right, "R"), mode="replace"
+        )
     return mine, theirs, left, right, truth
 
 
@@ -97,7 +109,17 @@ def share_both_ways(world, mine, theirs) -> None:
     """Each side shows the other its list at "overlapping accounts": reviewers may decide pairs."""
     from mapping.sharing.services import sharing_rule_set
 
-    sharing_rule_set(actor=world.owner, partnership=world.partnership, account_list=mine, level="overlaps",
-                     fields=["name", "domain"])
-    sharing_rule_set(actor=world.partner, partnership=world.partnership, account_list=theirs, level="overlaps",
-                     fields=["name", "domain"])
+    sharing_rule_set(
+        actor=world.owner,
+        partnership=world.partnership,
+        account_list=mine,
+        level="overlaps",
+        fields=["name", "domain"],
+    )
+    sharing_rule_set(
+        actor=world.partner,
+        partnership=world.partnership,
+        account_list=theirs,
+        level="overlaps",
+        fields=["name", "domain"],
+    )

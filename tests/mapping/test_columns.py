@@ -69,12 +69,19 @@ def test_pipedrive_export():
     [
         (["name", "domain", "country"], {"name": "name", "domain": "domain", "country": "country"}),
         (["company", "url", "country"], {"name": "company", "website": "url", "country": "country"}),
-        (["Company", "Website", "Country", "ID"], {"name": "Company", "website": "Website", "country": "Country",
-                                                   "crm_id": "ID"}),
+        (
+            ["Company", "Website", "Country", "ID"],
+            {"name": "Company", "website": "Website", "country": "Country", "crm_id": "ID"},
+        ),
         (["Firma", "Notes"], {}),
-        (["  ACCOUNT NAME ", "E-Mail of Account Owner"], {"name": "  ACCOUNT NAME ", "owner_email": "E-Mail of Account Owner"}),
-        (["Customer Name (legal)", "HQ Website", "Zip"], {"name": "Customer Name (legal)", "website": "HQ Website",
-                                                          "postal_code": "Zip"}),
+        (
+            ["  ACCOUNT NAME ", "E-Mail of Account Owner"],
+            {"name": "  ACCOUNT NAME ", "owner_email": "E-Mail of Account Owner"},
+        ),
+        (
+            ["Customer Name (legal)", "HQ Website", "Zip"],
+            {"name": "Customer Name (legal)", "website": "HQ Website", "postal_code": "Zip"},
+        ),
     ],
 )
 def test_plain_headers(headers, expected):

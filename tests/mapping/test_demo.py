@@ -13,16 +13,22 @@ from mapping.sharing.selectors.review import review_queue_for
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_shares_lists_keeps_some_records_private_and_is_idempotent(django_capture_on_commit_callbacks):
+def test_seed_demo_shares_lists_keeps_some_records_private_and_is_idempotent(
+    django_capture_on_commit_callbacks,
+):
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):  # the lists' commits run matching
         call_command("seed_demo", stdout=out)
     assert "Password for every demo user" in out.getvalue() and "pm@northwind.example" in out.getvalue()
-    levels = {(r.partnership.partner.slug, r.account_list.organization.slug, r.account_list.name): r.level
-              for r in SharingRule.objects.select_related("partnership__partner", "account_list__organization")}
+    levels = {
+        (r.partnership.partner.slug, r.account_list.organization.slug, r.account_list.name): r.level
+        for r in SharingRule.objects.select_related("partnership__partner", "account_list__organization")
+    }
     assert levels[("bluefin", "bluefin", "Customers")] == "all"
     assert levels[("cobalt", "cobalt", "Prospects")] == "counts"
-    assert {levels[(slug, "northwind", "Customers")] for slug in ("bluefin", "cobalt", "datapath")} == {"overlaps"}
+    assert {levels[(slug, "northwind", "Customers")] for slug in ("bluefin", "cobalt", "datapath")} == {
+        "overlaps"
+    }
     assert AccountRecord.objects.filter(private=True).count() == 3
 
     vendor = Organization.objects.get(slug="northwind")
@@ -30,13 +36,20 @@ def test_seed_demo_shares_lists_keeps_some_records_private_and_is_idempotent(dja
     for partnership in Partnership.objects.filter(initiator=vendor).select_related("initiator", "partner"):
         for org in (partnership.initiator, partnership.partner):
             matrix = overlap_matrix_for(org=org, partnership=partnership)
-            assert any(cell.count and cell.opens for row in matrix.rows for cell in row.cells), (org, partnership)
+            assert any(cell.count and cell.opens for row in matrix.rows for cell in row.cells), (
+                org,
+                partnership,
+            )
         waiting += review_queue_for(org=vendor, partnership=partnership).count()
         if partnership.partner.slug == "bluefin":
             columns = overlap_matrix_for(org=vendor, partnership=partnership).columns
             their_customers = next(s for s, _size in columns if s.name == "Customers")
-            assert partner_white_space_for(org=vendor, partnership=partnership,
-                                           their_list_id=their_customers.id).count() > 0
+            assert (
+                partner_white_space_for(
+                    org=vendor, partnership=partnership, their_list_id=their_customers.id
+                ).count()
+                > 0
+            )
     assert waiting > 0  # near misses wait for review
 
     changes = SharingRuleChange.objects.count()

@@ -19,7 +19,9 @@ def _equal(a, b) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, np.ndarray):
-        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        return (
+            a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        )
     if isinstance(a, pd.DataFrame):
         return a.dtypes.equals(b.dtypes) and a.index.equals(b.index) and a.equals(b)
     if dataclasses.is_dataclass(a):
@@ -50,9 +52,12 @@ def test_match_state_round_trips_and_an_incremental_run_from_it_equals_one_from_
     changed = list(edited.index[:20])
     edited.loc[changed, "name"] = "Renamed Holdings"
     edited = prepare(edited.drop(columns=[c for c in edited.columns if c.endswith("_norm")], errors="ignore"))
-    from_original, _ = match_incremental(edited, right, state, config, changed_left=set(changed), changed_right=set())
-    from_restored, _ = match_incremental(edited, right, restored, config, changed_left=set(changed),
-                                         changed_right=set())
+    from_original, _ = match_incremental(
+        edited, right, state, config, changed_left=set(changed), changed_right=set()
+    )
+    from_restored, _ = match_incremental(
+        edited, right, restored, config, changed_left=set(changed), changed_right=set()
+    )
     pd.testing.assert_frame_equal(from_original, from_restored)
 
 
@@ -75,10 +80,19 @@ def test_scoring_model_round_trips_with_its_origin():
 
 def test_plain_values_round_trip():
     value = {
-        "ints": np.arange(5, dtype=np.int32), "text": np.array(["a", "bé"]), "objects": np.array(["x", None], dtype=object),
-        "nan": float("nan"), "inf": float("-inf"), "scalar": np.float32(1.5), "set": {1, 2}, 3: ("t", [1.0]),
-        "bytes": b"\x00\x01", "frame": pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": pd.Categorical(["p", "q"])},
-                                                   index=pd.Index([10, 20], name="id")),
+        "ints": np.arange(5, dtype=np.int32),
+        "text": np.array(["a", "bé"]),
+        "objects": np.array(["x", None], dtype=object),
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "scalar": np.float32(1.5),
+        "set": {1, 2},
+        3: ("t", [1.0]),
+        "bytes": b"\x00\x01",
+        "frame": pd.DataFrame(
+            {"a": [1, 2], "b": ["x", "y"], "c": pd.Categorical(["p", "q"])},
+            index=pd.Index([10, 20], name="id"),
+        ),
     }
     assert _equal(codec.loads(codec.dumps(value)), value)
 
@@ -108,8 +122,12 @@ def test_refuses_pickles_foreign_classes_and_garbage():
         codec.dumps(_Outside())
     with pytest.raises(TypeError):
         codec.dumps(_NotEngine())
-    for target in ("subprocess:Popen", "os:system", "tests.mapping.test_engine_codec:_NotEngine",
-                   "mapping.engine.scoring:np"):
+    for target in (
+        "subprocess:Popen",
+        "os:system",
+        "tests.mapping.test_engine_codec:_NotEngine",
+        "mapping.engine.scoring:np",
+    ):
         with pytest.raises(codec.CodecError):
             codec.loads(_blob({"__dataclass__": target, "fields": {"args": ["true"]}}))
     with pytest.raises(codec.CodecError):

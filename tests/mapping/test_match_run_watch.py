@@ -9,8 +9,8 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from accounts.models import Role
-from mapping.models import MatchRun
 from mapping.matching.services.run_watch import match_runs_watch, record_run_failure, stuck_runs
+from mapping.models import MatchRun
 from tests.conftest import assert_no_leak
 from tests.factories import member
 from tests.mapping.test_sharing_helpers import portal
@@ -24,12 +24,20 @@ def _ago(seconds):
 
 def _lost_queued(world, **fields):
     """A run whose message is gone: queued, due long ago."""
-    return MatchRun.objects.create(partnership=world.partnership, trigger="Customers changed", due_at=_ago(600), **fields)
+    return MatchRun.objects.create(
+        partnership=world.partnership, trigger="Customers changed", due_at=_ago(600), **fields
+    )
 
 
 def _silent_running(world):
-    return MatchRun.objects.create(partnership=world.partnership, trigger="t", status="running", attempts=1,
-                                   started_at=_ago(900), heartbeat_at=_ago(600))
+    return MatchRun.objects.create(
+        partnership=world.partnership,
+        trigger="t",
+        status="running",
+        attempts=1,
+        started_at=_ago(900),
+        heartbeat_at=_ago(600),
+    )
 
 
 def test_a_queued_run_past_its_start_is_sent_again_and_runs(world, lists, django_capture_on_commit_callbacks):
@@ -48,8 +56,9 @@ def test_a_queued_run_waiting_for_its_start_or_behind_a_live_run_is_left_alone(w
     waiting = MatchRun.objects.create(partnership=world.partnership, trigger="t", due_at=timezone.now())
     assert not waiting.is_stuck and match_runs_watch()["resent"] == 0
     MatchRun.objects.filter(pk=waiting.pk).update(due_at=_ago(600))
-    MatchRun.objects.create(partnership=world.partnership, trigger="t", status="running", attempts=1,
-                            heartbeat_at=timezone.now())
+    MatchRun.objects.create(
+        partnership=world.partnership, trigger="t", status="running", attempts=1, heartbeat_at=timezone.now()
+    )
     assert match_runs_watch() == {"reclaimed": 0, "resent": 0, "skipped": False}  # it runs next anyway
     assert not list(stuck_runs())
 
@@ -66,7 +75,9 @@ def test_a_running_run_without_heartbeat_is_reclaimed(world, lists, django_captu
 def test_a_silent_run_folds_into_the_run_waiting_behind_it(world, django_capture_on_commit_callbacks):
     silent = _silent_running(world)
     MatchRun.objects.filter(pk=silent.pk).update(kind="full", changesets=[7])
-    waiting = MatchRun.objects.create(partnership=world.partnership, trigger="t", due_at=timezone.now(), changesets=[9])
+    waiting = MatchRun.objects.create(
+        partnership=world.partnership, trigger="t", due_at=timezone.now(), changesets=[9]
+    )
     with django_capture_on_commit_callbacks(execute=False) as sent:
         assert match_runs_watch()["reclaimed"] == 1
     silent.refresh_from_db()
@@ -79,7 +90,9 @@ def test_a_failure_is_recorded_by_this_attempt_only(world):
     run = _silent_running(world)
     assert record_run_failure(run, OperationalError("server closed the connection unexpectedly"))
     run.refresh_from_db()
-    assert run.status == "failed" and run.error.startswith("OperationalError: server closed") and run.finished_at
+    assert (
+        run.status == "failed" and run.error.startswith("OperationalError: server closed") and run.finished_at
+    )
     newer = _silent_running(world)
     MatchRun.objects.filter(pk=newer.pk).update(attempts=2)  # the watchdog re-claimed it meanwhile
     assert record_run_failure(newer, RuntimeError("late"))
@@ -106,7 +119,8 @@ def test_operator_command_lists_and_resends_stuck_runs(world, lists, django_capt
 
 
 def test_partnership_page_shows_a_stuck_run_and_lets_list_managers_run_it_again(
-        world, lists, django_capture_on_commit_callbacks):
+    world, lists, django_capture_on_commit_callbacks
+):
     run = _lost_queued(world)
     url = f"/partnerships/{world.partnership.pk}/matching/"
     for user in (world.owner, world.partner):
@@ -133,8 +147,9 @@ def test_a_fanned_out_run_waiting_for_its_blocks_has_longer(world, lists, settin
     from mapping.models import AccountList, MatchBlockJob
 
     settings.MATCH_RUN_STALE_SECONDS, settings.MATCH_FANOUT_STALE_SECONDS = 15, 300
-    run = MatchRun.objects.create(partnership=world.partnership, trigger="t", status="running", attempts=1,
-                                  heartbeat_at=_ago(60))
+    run = MatchRun.objects.create(
+        partnership=world.partnership, trigger="t", status="running", attempts=1, heartbeat_at=_ago(60)
+    )
     left, right = AccountList.objects.order_by("id")[:2]
     MatchBlockJob.objects.create(run=run, attempt=1, left_list=left, right_list=right, index=0, pairs=b"")
     assert not run.is_stuck and match_runs_watch()["reclaimed"] == 0  # blocks still in the queue

@@ -14,9 +14,9 @@ from django.test import Client, TestCase
 from rest_framework import serializers
 
 from mapping.conf import limit
-from mapping.models import AccountList, AccountRecord, ImportJob
 from mapping.lists.services.imports import account_records_push
 from mapping.lists.services.lists import account_list_create
+from mapping.models import AccountList, AccountRecord, ImportJob
 from prm.common.errors import ValidationFailed
 from tests.mapping.conftest import data_file, run_import, upload
 
@@ -41,7 +41,11 @@ def filled(world, customers):
 
 def snapshot(account_list):
     return (
-        list(AccountRecord.objects.filter(account_list=account_list).order_by("id").values_list("id", "row_hash")),
+        list(
+            AccountRecord.objects.filter(account_list=account_list)
+            .order_by("id")
+            .values_list("id", "row_hash")
+        ),
         ImportJob.objects.filter(account_list=account_list).count(),
         AccountList.objects.filter(organization=account_list.organization).count(),
     )
@@ -70,8 +74,9 @@ def test_moderately_nested_json_is_refused_before_it_is_stored(world, filled):
     """Below Python's recursion limit, but still nothing our API takes: refused as too deep."""
     before = snapshot(filled)
     body = json.dumps({"records": [{"name": "Deep", "extra": {"x": json.loads(nested(200))}}]})
-    response = world.api(world.owner).post(f"/api/lists/{filled.pk}/records/push/", body,
-                                           content_type="application/json")
+    response = world.api(world.owner).post(
+        f"/api/lists/{filled.pk}/records/push/", body, content_type="application/json"
+    )
     assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
     assert snapshot(filled) == before
 
@@ -98,8 +103,11 @@ def test_deep_json_in_a_form_field(world, filled):
     """JSON held in a form-encoded or multipart field goes through the same loader."""
     before = snapshot(filled)
     client = world.api(world.owner)
-    response = client.post("/api/lists/", {"name": "Seg", "kind": "custom", "base_list_id": filled.pk,
-                                           "filters": nested(5_000)}, format="multipart")
+    response = client.post(
+        "/api/lists/",
+        {"name": "Seg", "kind": "custom", "base_list_id": filled.pk, "filters": nested(5_000)},
+        format="multipart",
+    )
     assert response.status_code == 400, response.content[:300]
     assert "nested too deeply" in json.dumps(response.json())
     response = client.post(
@@ -115,7 +123,8 @@ def test_deep_json_in_a_form_field(world, filled):
 
 def test_broken_column_mapping_json_is_a_400(world, filled):
     response = world.api(world.owner).post(
-        f"/api/lists/{filled.pk}/imports/", {"file": data_file("plain.csv"), "column_mapping": "{nope"},
+        f"/api/lists/{filled.pk}/imports/",
+        {"file": data_file("plain.csv"), "column_mapping": "{nope"},
         format="multipart",
     )
     assert response.status_code == 400 and "column_mapping" in response.json()["errors"]
@@ -128,8 +137,12 @@ def test_broken_column_mapping_json_is_a_400(world, filled):
 def test_nul_in_api_query_strings_is_a_400(world, filled, query):
     client = world.api(world.owner)
     p = world.partnership.pk
-    for url in (f"/api/lists/{filled.pk}/records/", f"/api/partnerships/{p}/overlaps/", "/api/lists/",
-                "/api/ecosystem/"):
+    for url in (
+        f"/api/lists/{filled.pk}/records/",
+        f"/api/partnerships/{p}/overlaps/",
+        "/api/lists/",
+        "/api/ecosystem/",
+    ):
         response = client.get(f"{url}?{query}")
         assert response.status_code == 400, (url, response.status_code)
         assert "NUL" in response.json()["detail"]
@@ -154,13 +167,21 @@ def test_nul_in_pushed_json_is_a_400_and_changes_nothing(world, filled):
     before = snapshot(filled)
     client = world.api(world.owner)
     url = f"/api/lists/{filled.pk}/records/push/"
-    for record in ({"name": "Ev\u0000il"}, {"name": "Evil", "extra": {"k\u0000": "v"}},
-                   {"name": "Evil", "extra": {"k": "v\u0000"}}, {"name": "Evil", "crm_id": "\ud800"}):
+    for record in (
+        {"name": "Ev\u0000il"},
+        {"name": "Evil", "extra": {"k\u0000": "v"}},
+        {"name": "Evil", "extra": {"k": "v\u0000"}},
+        {"name": "Evil", "crm_id": "\ud800"},
+    ):
         response = client.post(url, json.dumps({"records": [record]}), content_type="application/json")
         assert response.status_code == 400, (record, response.content[:200])
-    response = client.post("/api/lists/", json.dumps({"name": "Seg", "kind": "custom", "base_list_id": filled.pk,
-                                                      "filters": {"region": ["\u0000"]}}),
-                           content_type="application/json")
+    response = client.post(
+        "/api/lists/",
+        json.dumps(
+            {"name": "Seg", "kind": "custom", "base_list_id": filled.pk, "filters": {"region": ["\u0000"]}}
+        ),
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert snapshot(filled) == before
 
@@ -185,8 +206,9 @@ def test_nul_in_portal_form_fields_is_a_form_error(world, filled):
 def test_nul_in_an_uploaded_header_or_cell_is_no_500(world, filled):
     before = snapshot(filled)
     other = account_list_create(actor=world.owner, org=world.owner_org, name="Other")
-    job = run_import(world.owner, other, upload("n.csv", b"na\x00me,domain\nAcme,acme.com\n"),
-                     mapping={"name": "na me"})
+    job = run_import(
+        world.owner, other, upload("n.csv", b"na\x00me,domain\nAcme,acme.com\n"), mapping={"name": "na me"}
+    )
     assert job.status == ImportJob.Status.SUCCEEDED and job.headers == ["na me", "domain"]
     job = run_import(world.owner, filled, upload("n.csv", b"name,domain\nAc\x00me,acme.com\n"))
     assert job.status == ImportJob.Status.FAILED and "NUL" in job.error
@@ -196,8 +218,16 @@ def test_nul_in_an_uploaded_header_or_cell_is_no_500(world, filled):
 # ------------------------------------------------------------------------- 10: lengths
 
 
-INPUT_MODULES = ["accounts.apis", "accounts.forms", "mapping.lists.apis", "mapping.lists.forms", "mapping.matching.apis",
-                 "mapping.matching.forms", "mapping.sharing.apis", "mapping.sharing.forms"]
+INPUT_MODULES = [
+    "accounts.apis",
+    "accounts.forms",
+    "mapping.lists.apis",
+    "mapping.lists.forms",
+    "mapping.matching.apis",
+    "mapping.matching.forms",
+    "mapping.sharing.apis",
+    "mapping.sharing.forms",
+]
 
 
 def test_every_text_input_has_a_length_bound():
@@ -212,7 +242,11 @@ def test_every_text_input_has_a_length_bound():
             # Out: responses; QueryIn: query parameters, compared and never stored.
             if issubclass(cls, serializers.Serializer) and not name.endswith(("Out", "Page", "QueryIn")):
                 for field_name, field in cls().fields.items():
-                    if isinstance(field, serializers.CharField) and not field.read_only and field.max_length is None:
+                    if (
+                        isinstance(field, serializers.CharField)
+                        and not field.read_only
+                        and field.max_length is None
+                    ):
                         unbounded.append(f"{module_name}.{name}.{field_name}")
             elif issubclass(cls, forms.BaseForm):
                 for field_name, field in cls.base_fields.items():
@@ -227,10 +261,16 @@ def test_too_long_list_fields_are_400s(world, filled):
     before = snapshot(filled)
     client = world.api(world.owner)
     assert client.post("/api/lists/", {"name": "x" * 201}, format="json").status_code == 400
-    assert client.patch(f"/api/lists/{filled.pk}/", {"description": "x" * 2001}, format="json").status_code == 400
+    assert (
+        client.patch(f"/api/lists/{filled.pk}/", {"description": "x" * 2001}, format="json").status_code
+        == 400
+    )
     assert snapshot(filled) == before
-    response = client.post(f"/api/lists/{filled.pk}/records/push/",
-                           {"records": [{"name": "Acme", "country": "x" * 500}]}, format="json")
+    response = client.post(
+        f"/api/lists/{filled.pk}/records/push/",
+        {"records": [{"name": "Acme", "country": "x" * 500}]},
+        format="json",
+    )
     assert response.status_code == 400 and "longer than" in response.json()["detail"]
     assert snapshot(filled)[0] == before[0]  # the failed push is kept as a job; no record changed
 
@@ -260,13 +300,18 @@ def png_bytes() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     raw = b"".join(b"\x00" + bytes([x * 7 % 256, 0, 0]) * 16 for x in range(16))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 BINARIES = {
     "image.csv": png_bytes(),
-    "photo.csv": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(range(256)) * 4,
+    "photo.csv": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    + bytes(range(256)) * 4,
     "report.csv": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
     "random.csv": bytes((i * 2654435761 >> 7) % 256 for i in range(20_000)),
     "program.csv": b"\x7fELF\x02\x01\x01" + b"\x00" * 200,
@@ -286,8 +331,18 @@ def test_binary_files_are_refused_as_not_a_text_csv(world, filled, name):
     assert snapshot(filled) == before
 
 
-@pytest.mark.parametrize("name", ["latin1.csv", "excel_de_cp1252.csv", "utf16_tab.csv", "utf8_bom.csv",
-                                  "quoted_newlines.csv", "mixed_line_endings.csv", "hubspot.csv"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "latin1.csv",
+        "excel_de_cp1252.csv",
+        "utf16_tab.csv",
+        "utf8_bom.csv",
+        "quoted_newlines.csv",
+        "mixed_line_endings.csv",
+        "hubspot.csv",
+    ],
+)
 def test_real_text_files_in_any_encoding_still_import(world, customers, name):
     mapping = {"name": "Firma"} if name == "excel_de_cp1252.csv" else None
     job = run_import(world.owner, customers, data_file(name), mapping=mapping)
@@ -320,7 +375,9 @@ def test_no_name_column_gets_a_server_side_message(world, filled):
 
 def test_identical_rows_are_reported_as_duplicates(world, customers):
     rows = "".join("Acme,acme.com,DE\n" for _ in range(3_000))
-    job = run_import(world.owner, customers, upload("same.csv", "name,domain,country\n" + rows + "Beta,beta.io,FR\n"))
+    job = run_import(
+        world.owner, customers, upload("same.csv", "name,domain,country\n" + rows + "Beta,beta.io,FR\n")
+    )
     assert job.status == ImportJob.Status.SUCCEEDED, job.error
     assert (job.rows_total, job.rows_imported, job.rows_duplicate) == (3_001, 2, 2_999)
     assert AccountRecord.objects.filter(account_list=customers).count() == 2
@@ -340,8 +397,11 @@ def test_repeated_crm_ids_count_as_duplicates_and_are_skipped(world, customers):
 
 def test_pushed_duplicates_are_reported(world, customers, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        job = account_records_push(actor=world.owner, account_list=customers,
-                                   records=[{"name": "Acme"}, {"name": "Acme"}, {"name": "Beta"}])
+        job = account_records_push(
+            actor=world.owner,
+            account_list=customers,
+            records=[{"name": "Acme"}, {"name": "Acme"}, {"name": "Beta"}],
+        )
     assert (job.rows_imported, job.rows_duplicate) == (2, 1) and len(job.warnings) == 1
 
 

@@ -46,8 +46,9 @@ def test_mapping_without_a_name_is_refused_on_the_form(world, customers):
     client = portal(world.owner)
     client.post(f"/lists/{customers.pk}/upload/", {"file": data_file("no_name_column.csv")})
     job = ImportJob.objects.get(account_list=customers)
-    response = client.post(f"/lists/{customers.pk}/imports/{job.pk}/", {"map_country": "Billing Country",
-                                                                          "mode": "replace"})
+    response = client.post(
+        f"/lists/{customers.pk}/imports/{job.pk}/", {"map_country": "Billing Country", "mode": "replace"}
+    )
     assert response.status_code == 200
     assert "Choose the column that holds the account name" in response.content.decode()
     job.refresh_from_db()
@@ -55,7 +56,9 @@ def test_mapping_without_a_name_is_refused_on_the_form(world, customers):
 
 
 def test_unreadable_upload_shows_the_reason(world, customers):
-    response = portal(world.owner).post(f"/lists/{customers.pk}/upload/", {"file": data_file("not_an_xlsx.xlsx")})
+    response = portal(world.owner).post(
+        f"/lists/{customers.pk}/upload/", {"file": data_file("not_an_xlsx.xlsx")}
+    )
     assert response.status_code == 400
     assert "not an Excel workbook" in response.content.decode()
     assert not ImportJob.objects.exists()
@@ -101,8 +104,11 @@ def test_other_organizations_get_404(world, customers, actor):
         response = client.get(url)
         assert response.status_code == 404, url
         assert_no_leak(response, "Acme Corporation", "0015g00000AbCdEAAV")
-    for url in (f"/lists/{customers.pk}/upload/", f"/lists/{customers.pk}/delete/",
-                f"/lists/{customers.pk}/imports/{job.pk}/"):
+    for url in (
+        f"/lists/{customers.pk}/upload/",
+        f"/lists/{customers.pk}/delete/",
+        f"/lists/{customers.pk}/imports/{job.pk}/",
+    ):
         assert client.post(url, {"file": data_file("plain.csv")}).status_code == 404, url
     assert f"/lists/{customers.pk}/" not in client.get("/lists/").content.decode()
     assert AccountList.objects.filter(pk=customers.pk).exists()

@@ -59,10 +59,12 @@ def test_marking_private_hides_a_record_from_the_partner_at_once_and_unmarking_b
         tally = OverlapTally.objects.get(partnership_id=w.partnership.pk)
         assert (tally.matches, tally.left_private, tally.right_private) == (2, 0, 1)
     # again: nothing changes; then back
-    assert w.api(w.partner).post(url, {"record_ids": [m.p_acme.pk], "private": True},
-                                 format="json").json() == {"changed": 0}
-    assert w.api(w.partner).post(url, {"record_ids": [m.p_acme.pk], "private": False},
-                                 format="json").json() == {"changed": 1}
+    assert w.api(w.partner).post(
+        url, {"record_ids": [m.p_acme.pk], "private": True}, format="json"
+    ).json() == {"changed": 0}
+    assert w.api(w.partner).post(
+        url, {"record_ids": [m.p_acme.pk], "private": False}, format="json"
+    ).json() == {"changed": 1}
     assert matrix_count(w, w.owner) == (2, 2) and overlap_count(w, w.owner) == 2
 
 
@@ -81,9 +83,14 @@ def test_bad_input_changes_nothing(m):
     w = m.w
     url = f"/api/lists/{m.pc.pk}/private-records/"
     api = w.api(w.partner)
-    for body in ({}, {"record_ids": [], "private": True}, {"record_ids": ["x"], "private": True},
-                 {"record_ids": [m.p_acme.pk]}, {"record_ids": [m.p_acme.pk], "private": "maybe"},
-                 {"record_ids": list(range(1, 10_002)), "private": True}):
+    for body in (
+        {},
+        {"record_ids": [], "private": True},
+        {"record_ids": ["x"], "private": True},
+        {"record_ids": [m.p_acme.pk]},
+        {"record_ids": [m.p_acme.pk], "private": "maybe"},
+        {"record_ids": list(range(1, 10_002)), "private": True},
+    ):
         response = api.post(url, body, format="json")
         assert response.status_code == 400, body
         assert "detail" in response.json()
@@ -125,12 +132,15 @@ def test_portal_toggle_on_the_list_page(m):
     assert m.p_acme.private
     assert client.get(f"/lists/{m.pc.pk}/records/{m.p_acme.pk}/private/").status_code == 405
     # the owner cannot flip the partner's record; a viewer of the partner cannot either
-    assert portal(w.owner).post(f"/lists/{m.pc.pk}/records/{m.p_acme.pk}/private/",
-                                {"private": "0"}).status_code == 404
+    assert (
+        portal(w.owner).post(f"/lists/{m.pc.pk}/records/{m.p_acme.pk}/private/", {"private": "0"}).status_code
+        == 404
+    )
     viewer = member(w.partner_org, Role.VIEWER)
     assert "Make private" not in portal(viewer).get(f"/lists/{m.pc.pk}/").content.decode()
-    refused = portal(viewer).post(f"/lists/{m.pc.pk}/records/{m.p_acme.pk}/private/", {"private": "0"},
-                                  follow=True)
+    refused = portal(viewer).post(
+        f"/lists/{m.pc.pk}/records/{m.p_acme.pk}/private/", {"private": "0"}, follow=True
+    )
     assert refused.status_code == 200 and "does not allow this action" in refused.content.decode()
     m.p_acme.refresh_from_db()
     assert m.p_acme.private

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Organization, Partnership
-from mapping.sharing import read_cache
 from mapping.models import AccountList, AccountRecord, Overlap, SharingRule
+from mapping.sharing import read_cache
 from mapping.sharing.services import records_set_private
 from tests.mapping.test_sharing_helpers import link, make_list, make_record, portal, share
 
@@ -31,8 +31,10 @@ def _postgresql_only(db):
 def data(world):
     """Two lists a side, three records each, three matched pairs, the partner's customers shared
     with the owner at "overlapping accounts" (name)."""
-    owner_c, owner_p = make_list(world.owner_org, "Owner customers"), make_list(world.owner_org, "Owner prospects",
-                                                                                "prospects")
+    owner_c, owner_p = (
+        make_list(world.owner_org, "Owner customers"),
+        make_list(world.owner_org, "Owner prospects", "prospects"),
+    )
     partner_c = make_list(world.partner_org, "Partner customers")
     partner_p = make_list(world.partner_org, "Partner prospects", "prospects")
     mine = [make_record(owner_c if i % 2 else owner_p, f"Mine {i}") for i in range(6)]
@@ -53,20 +55,47 @@ def _stamps(world) -> dict:
 
 
 CHANGES = {
-    "record field": (lambda w, d: AccountRecord.objects.filter(pk=d["theirs"][1].pk).update(name="Renamed"), "o", "partner"),
-    "record private": (lambda w, d: records_set_private(actor=w.partner, account_list=d["lists"][2],
-                                                        record_ids=[d["theirs"][1].pk], private=True), "o", "partner"),
+    "record field": (
+        lambda w, d: AccountRecord.objects.filter(pk=d["theirs"][1].pk).update(name="Renamed"),
+        "o",
+        "partner",
+    ),
+    "record private": (
+        lambda w, d: records_set_private(
+            actor=w.partner, account_list=d["lists"][2], record_ids=[d["theirs"][1].pk], private=True
+        ),
+        "o",
+        "partner",
+    ),
     # its overlaps go with it
     "record deleted": (lambda w, d: AccountRecord.objects.filter(pk=d["mine"][0].pk).delete(), "op", "owner"),
     "record added": (lambda w, d: make_record(d["lists"][0], "New"), "o", "owner"),
-    "list renamed": (lambda w, d: AccountList.objects.filter(pk=d["lists"][3].pk).update(name="X"), "o", "partner"),
+    "list renamed": (
+        lambda w, d: AccountList.objects.filter(pk=d["lists"][3].pk).update(name="X"),
+        "o",
+        "partner",
+    ),
     "rule changed": (lambda w, d: share(w.partner, w.partnership, d["lists"][2], "counts"), "p", None),
-    "overlap removed": (lambda w, d: Overlap.objects.filter(partnership=w.partnership).first().delete(), "p", None),
-    "overlap rescored": (lambda w, d: Overlap.objects.filter(partnership=w.partnership).update(score=0.1), "p", None),
-    "partnership ended": (lambda w, d: Partnership.objects.filter(pk=w.partnership.pk).update(status="ended"), "p",
-                          None),
-    "organization renamed": (lambda w, d: Organization.objects.filter(pk=w.partner_org.pk).update(name="Renamed"),
-                             "o", "partner"),
+    "overlap removed": (
+        lambda w, d: Overlap.objects.filter(partnership=w.partnership).first().delete(),
+        "p",
+        None,
+    ),
+    "overlap rescored": (
+        lambda w, d: Overlap.objects.filter(partnership=w.partnership).update(score=0.1),
+        "p",
+        None,
+    ),
+    "partnership ended": (
+        lambda w, d: Partnership.objects.filter(pk=w.partnership.pk).update(status="ended"),
+        "p",
+        None,
+    ),
+    "organization renamed": (
+        lambda w, d: Organization.objects.filter(pk=w.partner_org.pk).update(name="Renamed"),
+        "o",
+        "partner",
+    ),
 }
 
 
@@ -80,7 +109,9 @@ def test_each_committed_change_bumps_its_stamp_and_only_it(world, data, change):
     bumped = {f"p{world.partnership.pk}"} if "p" in scope else set()
     bumped |= {f"o{org.pk}"} if "o" in scope else set()
     assert all(after[key] > before[key] for key in bumped)
-    assert {k: v for k, v in after.items() if k not in bumped} == {k: v for k, v in before.items() if k not in bumped}
+    assert {k: v for k, v in after.items() if k not in bumped} == {
+        k: v for k, v in before.items() if k not in bumped
+    }
 
 
 def test_an_outsiders_change_bumps_nothing_of_ours(world, data):
@@ -115,21 +146,29 @@ def test_uncommitted_changes_of_this_transaction_are_read_live(world, data):
 
 def _urls(world):
     p = world.partnership.pk
-    return [f"/api/partnerships/{p}/overlap-matrix/", f"/api/partnerships/{p}/overlaps/",
-            f"/api/partnerships/{p}/overlaps/?page_size=2&page=2", f"/api/partnerships/{p}/overlaps/?mine=1",
-            f"/api/partnerships/{p}/overlaps/?search=Theirs&sort=name"]
+    return [
+        f"/api/partnerships/{p}/overlap-matrix/",
+        f"/api/partnerships/{p}/overlaps/",
+        f"/api/partnerships/{p}/overlaps/?page_size=2&page=2",
+        f"/api/partnerships/{p}/overlaps/?mine=1",
+        f"/api/partnerships/{p}/overlaps/?search=Theirs&sort=name",
+    ]
 
 
 def _portal_urls(world):
     p = world.partnership.pk
-    return [f"/partnerships/{p}/mapping/", f"/partnerships/{p}/mapping/overlaps/",
-            f"/partnerships/{p}/mapping/overlaps/?view=shared-customers", f"/partnerships/{p}/mapping/overlaps/?mine=on",
-            f"/partnerships/{p}/mapping/overlaps/?q=Theirs&sort=name&page=2"]
+    return [
+        f"/partnerships/{p}/mapping/",
+        f"/partnerships/{p}/mapping/overlaps/",
+        f"/partnerships/{p}/mapping/overlaps/?view=shared-customers",
+        f"/partnerships/{p}/mapping/overlaps/?mine=on",
+        f"/partnerships/{p}/mapping/overlaps/?q=Theirs&sort=name&page=2",
+    ]
 
 
 def _main(html: str) -> str:
     """The page's <main> (the rest holds a fresh CSRF token at every request)."""
-    return html[html.index("<main>"):html.index("</main>")]
+    return html[html.index("<main>") : html.index("</main>")]
 
 
 def _bodies(world, cached: bool, settings_) -> list:
@@ -143,8 +182,16 @@ def _bodies(world, cached: bool, settings_) -> list:
         browser = portal(user)
         for url in _portal_urls(world):
             response = browser.get(url)
-            out.append((user.email, url, response.status_code, _main(response.content.decode())
-                        if response.status_code == 200 else response.get("Location")))
+            out.append(
+                (
+                    user.email,
+                    url,
+                    response.status_code,
+                    _main(response.content.decode())
+                    if response.status_code == 200
+                    else response.get("Location"),
+                )
+            )
     return out
 
 
@@ -156,7 +203,9 @@ def test_a_hit_reads_only_the_stamps_and_a_revocation_is_honoured_by_the_next_re
     with CaptureQueriesContext(connection) as hit:
         second = api.get(url)
     assert second.content == first.content and second["Content-Type"] == "application/json"
-    assert len(hit.captured_queries) == 3, [q["sql"] for q in hit.captured_queries]  # membership, partnership, stamps
+    assert len(hit.captured_queries) == 3, [
+        q["sql"] for q in hit.captured_queries
+    ]  # membership, partnership, stamps
     browser, page = portal(world.owner), f"/partnerships/{world.partnership.pk}/mapping/overlaps/"
     assert "Theirs" in browser.get(page).content.decode()
     with CaptureQueriesContext(connection) as hit:
@@ -171,14 +220,23 @@ def test_a_hit_reads_only_the_stamps_and_a_revocation_is_honoured_by_the_next_re
     assert [c["level"] for c in matrix["columns"] if c["id"] == data["lists"][2].pk] == ["counts"]
 
 
-OPS = st.lists(st.tuples(st.sampled_from(["rule", "private", "rename", "unlink", "link", "list", "org", "status"]),
-                         st.integers(0, 5), st.sampled_from(["hidden", "counts", "overlaps", "all"]),
-                         st.lists(st.sampled_from(["name", "domain", "owner_email"]), unique=True)),
-               min_size=1, max_size=6)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["rule", "private", "rename", "unlink", "link", "list", "org", "status"]),
+        st.integers(0, 5),
+        st.sampled_from(["hidden", "counts", "overlaps", "all"]),
+        st.lists(st.sampled_from(["name", "domain", "owner_email"]), unique=True),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(ops=OPS)
 def test_cached_answers_equal_the_answers_computed_now(world, data, settings, ops):
     """After any sequence of committed changes, every cached API answer (both sides, several
@@ -191,13 +249,20 @@ def test_cached_answers_equal_the_answers_computed_now(world, data, settings, op
             share(actor, world.partnership, lists[i % 4], level, fields)
         elif op == "private":
             record = theirs[i]
-            records_set_private(actor=world.partner, account_list=record.account_list, record_ids=[record.pk],
-                                private=not AccountRecord.objects.get(pk=record.pk).private)
+            records_set_private(
+                actor=world.partner,
+                account_list=record.account_list,
+                record_ids=[record.pk],
+                private=not AccountRecord.objects.get(pk=record.pk).private,
+            )
         elif op == "rename":
             AccountRecord.objects.filter(pk=(mine + theirs)[i * 2].pk).update(name=f"Renamed {level} {i}")
         elif op == "unlink":
             Overlap.objects.filter(partnership=world.partnership, left_record=mine[i]).delete()
-        elif op == "link" and not Overlap.objects.filter(left_record=mine[i], right_record=theirs[5 - i]).exists():
+        elif (
+            op == "link"
+            and not Overlap.objects.filter(left_record=mine[i], right_record=theirs[5 - i]).exists()
+        ):
             link(world.partnership, mine[i], theirs[5 - i], score=0.3 + i / 10)
         elif op == "list":
             AccountList.objects.filter(pk=lists[i % 4].pk).update(name=f"List {i % 4} {level}")
@@ -220,7 +285,10 @@ def test_a_shared_redis_cache_serves_hits_and_a_dead_one_is_only_skipped(world, 
     except redis.RedisError:
         up = False
     require_service("Redis", up)
-    shared = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/14"}
+    shared = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/14",
+    }
     settings.CACHES = {**settings.CACHES, "reads": shared}
     read_cache.clear()
     api, url = world.api(world.owner), f"/api/partnerships/{world.partnership.pk}/overlaps/"
@@ -229,7 +297,10 @@ def test_a_shared_redis_cache_serves_hits_and_a_dead_one_is_only_skipped(world, 
         assert api.get(url).content == first.content
     assert len(hit.captured_queries) == 3
     read_cache.clear()
-    settings.CACHES = {**settings.CACHES, "reads": {**shared, "LOCATION": "redis://127.0.0.1:1/0"}}  # nobody there
+    settings.CACHES = {
+        **settings.CACHES,
+        "reads": {**shared, "LOCATION": "redis://127.0.0.1:1/0"},
+    }  # nobody there
     down = api.get(url)
     assert down.status_code == 200 and down.content == first.content
 
@@ -265,8 +336,10 @@ def test_concurrent_commits_in_opposite_orders_neither_deadlock_nor_lose_a_bump(
     def writer(k: int):
         with psycopg.connect(**params) as conn:
             for _ in range(rounds):
-                statements = [("UPDATE mapping_accountrecord SET updated_at = now() WHERE id = %s", [record_ids[k]]),
-                              ("UPDATE mapping_sharingrule SET updated_at = now() WHERE id = %s", [rule_ids[k]])]
+                statements = [
+                    ("UPDATE mapping_accountrecord SET updated_at = now() WHERE id = %s", [record_ids[k]]),
+                    ("UPDATE mapping_sharingrule SET updated_at = now() WHERE id = %s", [rule_ids[k]]),
+                ]
                 try:
                     with conn.transaction():
                         for sql, args in statements if k == 0 else reversed(statements):

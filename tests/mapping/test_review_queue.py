@@ -17,8 +17,16 @@ pytestmark = pytest.mark.django_db
 
 # Never to be seen by the owner: the partner's private record, its record in a hidden list, its
 # record in a counts-only list, fields it does not allow, and names of lists it does not show.
-PARTNER_SECRETS = ("PARTNERPRIVATE", "PARTNERHIDDEN", "PARTNERCOUNTS", "secret-rep@partner.test", "SECRETINDUSTRY",
-                   "EXTRASECRET", "P-Hidden", "P-Prospects")
+PARTNER_SECRETS = (
+    "PARTNERPRIVATE",
+    "PARTNERHIDDEN",
+    "PARTNERCOUNTS",
+    "secret-rep@partner.test",
+    "SECRETINDUSTRY",
+    "EXTRASECRET",
+    "P-Hidden",
+    "P-Prospects",
+)
 
 
 class Queue:
@@ -44,8 +52,14 @@ def q(world):
     x.initech = make_record(x.op, "Initech")
     x.umbrella = make_record(x.oc, "Umbrella")
     x.wayne = make_record(x.oc, "Wayne")
-    x.p_acme = make_record(x.pc, "PARTNERNAME Acme", owner_email="secret-rep@partner.test", industry="SECRETINDUSTRY",
-                           region="EMEA", extra={"tier": "EXTRASECRET", "segment": "Mid"})
+    x.p_acme = make_record(
+        x.pc,
+        "PARTNERNAME Acme",
+        owner_email="secret-rep@partner.test",
+        industry="SECRETINDUSTRY",
+        region="EMEA",
+        extra={"tier": "EXTRASECRET", "segment": "Mid"},
+    )
     x.p_private = make_record(x.pc, "PARTNERPRIVATE Hooli", private=True)
     x.p_hidden = make_record(x.ph, "PARTNERHIDDEN Globex")
     x.p_counts = make_record(x.pp, "PARTNERCOUNTS Initech")
@@ -59,7 +73,9 @@ def q(world):
     x.counts_pair = link(p, x.initech, x.p_counts, status="review", score=0.42)
     x.match_pair = link(p, x.umbrella, x.p_umbrella, score=0.9)  # a match: not waiting for review
     x.decided_pair = link(p, x.wayne, x.p_wayne, status="review", score=0.3)
-    MatchDecision.objects.create(partnership=p, left_record=x.wayne, right_record=x.p_wayne, decision="rejected")
+    MatchDecision.objects.create(
+        partnership=p, left_record=x.wayne, right_record=x.p_wayne, decision="rejected"
+    )
     share(w.partner, p, x.pc, "overlaps", fields=["name", "region"], extra_fields=["segment"])
     share(w.partner, p, x.pp, "counts")
     return x
@@ -130,13 +146,21 @@ def test_partner_sees_its_own_records_in_full_and_mine_through_my_rules(q):
 
 def test_private_hidden_and_counts_only_pairs_never_show_whatever_the_filters(q):
     w = q.w
-    for params in ({}, {"search": "Hooli"}, {"search": "Globex"}, {"search": "Initech"}, {"my_list": q.op.pk},
-                   {"min_score": 0, "max_score": 1}):
+    for params in (
+        {},
+        {"search": "Hooli"},
+        {"search": "Globex"},
+        {"search": "Initech"},
+        {"my_list": q.op.pk},
+        {"min_score": 0, "max_score": 1},
+    ):
         response = w.api(w.owner).get(api_url(q), params)
         assert response.status_code == 200
         assert {r["id"] for r in response.json()["results"]} <= {q.acme_pair.pk}
         assert_no_leak(response, *PARTNER_SECRETS)
-        page = portal(w.owner).get(page_url(q), {"q": params.get("search", ""), "my_list": params.get("my_list", "")})
+        page = portal(w.owner).get(
+            page_url(q), {"q": params.get("search", ""), "my_list": params.get("my_list", "")}
+        )
         assert page.status_code == 200
         assert_no_leak(page, *PARTNER_SECRETS)
     # revoking the rule empties the queue at the very next request
@@ -163,12 +187,18 @@ def test_outsider_gets_404_and_not_one_byte(q):
     assert response.status_code == 404
     assert_no_leak(response, *secrets)
     client = portal(outsider_pm)
-    for response in (client.get(page_url(q)), client.get(f"/partnerships/{w.partnership.pk}/matching/"),
-                     client.post(decide_url(q, q.acme_pair), {"decision": "confirmed"})):
+    for response in (
+        client.get(page_url(q)),
+        client.get(f"/partnerships/{w.partnership.pk}/matching/"),
+        client.post(decide_url(q, q.acme_pair), {"decision": "confirmed"}),
+    ):
         assert response.status_code == 404
         assert_no_leak(response, *secrets)
-    decision = w.api(w.outsider).post(f"/api/partnerships/{w.partnership.pk}/match-decisions/", {
-        "left_record": q.acme.pk, "right_record": q.p_acme.pk, "decision": "confirmed"}, format="json")
+    decision = w.api(w.outsider).post(
+        f"/api/partnerships/{w.partnership.pk}/match-decisions/",
+        {"left_record": q.acme.pk, "right_record": q.p_acme.pk, "decision": "confirmed"},
+        format="json",
+    )
     assert decision.status_code == 404
     assert not MatchDecision.objects.filter(left_record=q.acme).exists()
 
@@ -179,8 +209,16 @@ def test_outsider_gets_404_and_not_one_byte(q):
 def test_filters_and_pagination(q):
     w = q.w
     share(w.partner, w.partnership, q.pc, "all", fields=["name", "region"], extra_fields=["segment"])
-    more = [link(w.partnership, make_record(q.oc, f"Bulk {i}"), make_record(q.pc, f"PARTNERNAME Bulk {i}"),
-                 status="review", score=0.2 + i / 100) for i in range(3)]
+    more = [
+        link(
+            w.partnership,
+            make_record(q.oc, f"Bulk {i}"),
+            make_record(q.pc, f"PARTNERNAME Bulk {i}"),
+            status="review",
+            score=0.2 + i / 100,
+        )
+        for i in range(3)
+    ]
     results = w.api(w.owner).get(api_url(q)).json()["results"]
     assert [r["id"] for r in results] == [q.acme_pair.pk] + [p.pk for p in reversed(more)]  # best score first
 
@@ -199,10 +237,15 @@ def test_filters_and_pagination(q):
     assert w.api(w.owner).get(api_url(q), {"page": 9}).status_code == 404
 
 
-@pytest.mark.parametrize("params,status", [
-    ({"min_score": 0.6, "max_score": 0.4}, 400), ({"min_score": 2}, 400), ({"max_score": "high"}, 400),
-    ({"my_list": "x"}, 400),
-])
+@pytest.mark.parametrize(
+    "params,status",
+    [
+        ({"min_score": 0.6, "max_score": 0.4}, 400),
+        ({"min_score": 2}, 400),
+        ({"max_score": "high"}, 400),
+        ({"my_list": "x"}, 400),
+    ],
+)
 def test_invalid_filters_are_400(q, params, status):
     response = q.w.api(q.w.owner).get(api_url(q), params)
     assert response.status_code == status
@@ -215,9 +258,15 @@ def test_someone_elses_list_is_404(q):
     assert_no_leak(w.api(w.owner).get(api_url(q), {"my_list": q.pc.pk}), "P-Customers")
 
 
-@pytest.mark.parametrize("params", [
-    {"min_score": "0.6", "max_score": "0.4"}, {"min_score": "2"}, {"max_score": "high"}, {"my_list": "999999"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"min_score": "0.6", "max_score": "0.4"},
+        {"min_score": "2"},
+        {"max_score": "high"},
+        {"my_list": "999999"},
+    ],
+)
 def test_portal_bad_filters_are_form_errors(q, params):
     response = portal(q.w.owner).get(page_url(q), params)
     assert response.status_code == 400
@@ -235,7 +284,9 @@ def test_confirm_from_the_page_records_the_decision_and_leaves_the_queue(q):
     response = client.post(decide_url(q, q.acme_pair), {"decision": "confirmed"})
     assert response.status_code == 302 and response["Location"] == page_url(q)
     decision = SideDecision.objects.get(left_record=q.acme, right_record=q.p_acme)
-    assert decision.decision == "confirmed" and decision.decided_by == w.owner and decision.side == "initiator"
+    assert (
+        decision.decision == "confirmed" and decision.decided_by == w.owner and decision.side == "initiator"
+    )
     assert decision.decided_by_organization == w.owner_org
     assert not MatchDecision.objects.filter(left_record=q.acme).exists()  # one side's word is no decision
     assert MatchRun.objects.filter(partnership=w.partnership, trigger="review decision").exists()
@@ -253,10 +304,14 @@ def test_confirm_from_the_page_records_the_decision_and_leaves_the_queue(q):
 
 def test_reject_with_htmx_swaps_the_row_for_the_decision(q):
     w = q.w
-    response = portal(w.partner).post(decide_url(q, q.acme_pair), {"decision": "rejected"}, HTTP_HX_REQUEST="true")
+    response = portal(w.partner).post(
+        decide_url(q, q.acme_pair), {"decision": "rejected"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 404  # the partner does not see this pair: I share nothing
     share(w.owner, w.partnership, q.oc, "all", fields=["name"])
-    response = portal(w.partner).post(decide_url(q, q.acme_pair), {"decision": "rejected"}, HTTP_HX_REQUEST="true")
+    response = portal(w.partner).post(
+        decide_url(q, q.acme_pair), {"decision": "rejected"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith(f'<tr id="review-pair-{q.acme_pair.pk}"')
@@ -272,8 +327,12 @@ def test_decisions_on_pairs_outside_my_queue_are_404(q):
         response = client.post(decide_url(q, pair), {"decision": "confirmed"})
         assert response.status_code == 404
         assert_no_leak(response, *PARTNER_SECRETS)
-    assert client.post(f"/partnerships/{q.w.partnership.pk}/review/999999/", {"decision": "confirmed"}
-                       ).status_code == 404
+    assert (
+        client.post(
+            f"/partnerships/{q.w.partnership.pk}/review/999999/", {"decision": "confirmed"}
+        ).status_code
+        == 404
+    )
     assert MatchDecision.objects.count() == 1  # the fixture's
 
 
@@ -295,8 +354,11 @@ def test_readers_can_read_the_queue_but_not_decide(q, role):
     page = portal(reader).get(page_url(q))
     assert page.status_code == 200 and "PARTNERNAME Acme" in page.content.decode()
     assert "Confirm</button>" not in page.content.decode()
-    api = w.api(reader).post(f"/api/partnerships/{w.partnership.pk}/match-decisions/", {
-        "left_record": q.acme.pk, "right_record": q.p_acme.pk, "decision": "confirmed"}, format="json")
+    api = w.api(reader).post(
+        f"/api/partnerships/{w.partnership.pk}/match-decisions/",
+        {"left_record": q.acme.pk, "right_record": q.p_acme.pk, "decision": "confirmed"},
+        format="json",
+    )
     assert api.status_code == 403
     response = portal(reader).post(decide_url(q, q.acme_pair), {"decision": "confirmed"})
     assert response.status_code == 403 and "does not allow" in response.content.decode()
@@ -308,9 +370,11 @@ def test_readers_can_read_the_queue_but_not_decide(q, role):
 def test_decision_api_confirms_a_pair_of_the_queue(q):
     w = q.w
     row = w.api(w.owner).get(api_url(q)).json()["results"][0]
-    response = w.api(w.owner).post(f"/api/partnerships/{w.partnership.pk}/match-decisions/", {
-        "left_record": row["left_record"], "right_record": row["right_record"], "decision": "confirmed"},
-        format="json")
+    response = w.api(w.owner).post(
+        f"/api/partnerships/{w.partnership.pk}/match-decisions/",
+        {"left_record": row["left_record"], "right_record": row["right_record"], "decision": "confirmed"},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert w.api(w.owner).get(api_url(q)).json()["count"] == 0
 
@@ -334,15 +398,22 @@ def test_query_count_does_not_grow_with_the_queue(q):
     for target in (5, 25):
         waiting = w.api(w.owner).get(api_url(q)).json()["count"]
         for i in range(waiting, target):
-            link(w.partnership, make_record(q.oc, f"Bulk {i}"), make_record(q.pc, f"PARTNERNAME Bulk {i}"),
-                 status="review", score=0.3)
+            link(
+                w.partnership,
+                make_record(q.oc, f"Bulk {i}"),
+                make_record(q.pc, f"PARTNERNAME Bulk {i}"),
+                status="review",
+                score=0.3,
+            )
         assert w.api(w.owner).get(api_url(q)).json()["count"] == target
-        counts.append((
-            _queries(lambda: w.api(w.owner).get(api_url(q))),
-            _queries(lambda: w.api(w.partner).get(api_url(q))),
-            _queries(lambda: client.get(page_url(q))),
-            _queries(lambda: client.get(f"/partnerships/{w.partnership.pk}/matching/")),
-        ))
+        counts.append(
+            (
+                _queries(lambda: w.api(w.owner).get(api_url(q))),
+                _queries(lambda: w.api(w.partner).get(api_url(q))),
+                _queries(lambda: client.get(page_url(q))),
+                _queries(lambda: client.get(f"/partnerships/{w.partnership.pk}/matching/")),
+            )
+        )
     assert counts[0] == counts[1], counts
     api, _partner_api, page, status = counts[0]
     assert api <= 8 and page <= 16 and status <= 12, counts

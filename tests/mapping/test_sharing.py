@@ -20,8 +20,13 @@ from tests.mapping.test_sharing_helpers import (
 
 pytestmark = pytest.mark.django_db
 
-PARTNER_SECRETS = ("secret-rep@partner.test", "SECRETINDUSTRY", "PARTNERPRIVATE", "PARTNERWHITESPACE",
-                   "EXTRASECRET")
+PARTNER_SECRETS = (
+    "secret-rep@partner.test",
+    "SECRETINDUSTRY",
+    "PARTNERPRIVATE",
+    "PARTNERWHITESPACE",
+    "EXTRASECRET",
+)
 
 
 class Mapped:
@@ -42,8 +47,15 @@ def m(world):
     x.hooli = make_record(x.oc, "Hooli", owner_email="other@owner.test", region="AMER")
     x.mine_private = make_record(x.oc, "OWNERPRIVATE Globex", private=True)
     x.initech = make_record(x.op, "Initech", owner_email="owner@owner.test")
-    x.p_acme = make_record(x.pc, "PARTNERNAME Acme", owner_email="secret-rep@partner.test", industry="SECRETINDUSTRY",
-                           region="EMEA", stage="Won", extra={"tier": "EXTRASECRET", "segment": "Mid"})
+    x.p_acme = make_record(
+        x.pc,
+        "PARTNERNAME Acme",
+        owner_email="secret-rep@partner.test",
+        industry="SECRETINDUSTRY",
+        region="EMEA",
+        stage="Won",
+        extra={"tier": "EXTRASECRET", "segment": "Mid"},
+    )
     x.p_hooli_private = make_record(x.pc, "PARTNERPRIVATE Hooli", private=True)
     x.p_white = make_record(x.pc, "PARTNERWHITESPACE Umbrella", region="APAC")
     x.p_initech = make_record(x.pc, "PARTNERNAME Initech", owner_email="secret-rep@partner.test")
@@ -79,7 +91,9 @@ def test_nothing_is_shared_by_default(m):
     assert api_get(w, w.owner, f"{base(m)}/white-space/", their_list=m.pc.pk).status_code == 404
     for url in ("/overlap-matrix/", "/overlaps/", "/overlaps/export.csv"):
         assert_hidden(api_get(w, w.owner, base(m) + url), "P-Customers", "PARTNERNAME", *PARTNER_SECRETS)
-    assert_hidden(portal(w.owner).get(f"/partnerships/{w.partnership.pk}/mapping/"), "P-Customers", "PARTNERNAME")
+    assert_hidden(
+        portal(w.owner).get(f"/partnerships/{w.partnership.pk}/mapping/"), "P-Customers", "PARTNERNAME"
+    )
     rules = api_get(w, w.owner, f"{base(m)}/sharing-rules/").json()
     assert {r["level"] for r in rules} == {"hidden"}
 
@@ -96,9 +110,12 @@ def test_counts_only_shows_numbers_and_no_records(m):
     assert body["rows"][0]["cells"][0]["opens"] is False
     assert api_get(w, w.owner, f"{base(m)}/overlaps/", their_list=m.pc.pk).status_code == 404
     assert api_get(w, w.owner, f"{base(m)}/overlaps/").json()["count"] == 0
-    for response in (api_get(w, w.owner, f"{base(m)}/overlap-matrix/"), api_get(w, w.owner, f"{base(m)}/overlaps/"),
-                     api_get(w, w.owner, f"{base(m)}/overlaps/export.csv"),
-                     portal(w.owner).get(f"/partnerships/{w.partnership.pk}/mapping/")):
+    for response in (
+        api_get(w, w.owner, f"{base(m)}/overlap-matrix/"),
+        api_get(w, w.owner, f"{base(m)}/overlaps/"),
+        api_get(w, w.owner, f"{base(m)}/overlaps/export.csv"),
+        portal(w.owner).get(f"/partnerships/{w.partnership.pk}/mapping/"),
+    ):
         assert response.status_code == 200
         assert_hidden(response, "PARTNERNAME", "P-Prospects", *PARTNER_SECRETS)
 
@@ -182,7 +199,9 @@ def test_a_record_in_a_shared_segment_of_a_shared_list_shows_both_allow_lists(m)
     assert rows["PARTNERNAME Acme"]["fields"] == {"name": "PARTNERNAME Acme", "industry": "SECRETINDUSTRY"}
     assert {lst["name"] for lst in rows["PARTNERNAME Acme"]["lists"]} == {"P-Customers", "P-EMEA"}
     assert rows["PARTNERNAME Initech"]["fields"] == {"name": "PARTNERNAME Initech"}
-    assert body["count"] == 3 and rows["PARTNERNAME Globex"]["fields"] == {"name": "PARTNERNAME Globex"}  # once each
+    assert body["count"] == 3 and rows["PARTNERNAME Globex"]["fields"] == {
+        "name": "PARTNERNAME Globex"
+    }  # once each
     export = text_of(w.api(w.owner).get(f"{base(m)}/overlaps/export.csv"))
     assert "SECRETINDUSTRY" in export and "secret-rep@partner.test" not in export
     account = api_get(w, w.owner, f"/api/accounts/{m.acme.pk}/partners/").json()
@@ -201,7 +220,10 @@ def test_downgrade_from_all_to_counts_is_honoured_by_the_next_request_and_export
     share(w.partner, w.partnership, m.pc, "all", fields=["name", "owner_email", "industry"])
     url = f"{base(m)}/overlaps/"
     assert "PARTNERNAME Acme" in api_get(w, w.owner, url).content.decode()
-    assert "PARTNERWHITESPACE" in api_get(w, w.owner, f"{base(m)}/white-space/", their_list=m.pc.pk).content.decode()
+    assert (
+        "PARTNERWHITESPACE"
+        in api_get(w, w.owner, f"{base(m)}/white-space/", their_list=m.pc.pk).content.decode()
+    )
     share(w.partner, w.partnership, m.pc, "counts")
     after = api_get(w, w.owner, url)
     assert after.json()["count"] == 0
@@ -232,13 +254,19 @@ def test_an_ended_partnership_shares_nothing(m):
 
 def test_rule_changes_are_audited_for_admins(m):
     w = m.w
-    put = w.api(w.owner).put(f"{base(m)}/sharing-rules/{m.oc.pk}/",
-                             {"level": "overlaps", "fields": ["name", "stage"]}, format="json")
+    put = w.api(w.owner).put(
+        f"{base(m)}/sharing-rules/{m.oc.pk}/",
+        {"level": "overlaps", "fields": ["name", "stage"]},
+        format="json",
+    )
     assert put.status_code == 200 and put.json()["level"] == "overlaps"
     w.api(w.owner).put(f"{base(m)}/sharing-rules/{m.oc.pk}/", {"level": "counts"}, format="json")
     w.api(w.owner).put(f"{base(m)}/sharing-rules/{m.oc.pk}/", {"level": "counts"}, format="json")  # no change
     changes = list(SharingRuleChange.objects.order_by("id"))
-    assert [(c.before["level"], c.after["level"]) for c in changes] == [("hidden", "overlaps"), ("overlaps", "counts")]
+    assert [(c.before["level"], c.after["level"]) for c in changes] == [
+        ("hidden", "overlaps"),
+        ("overlaps", "counts"),
+    ]
     assert changes[0].after["fields"] == ["name", "stage"] and changes[1].changed_by == w.owner
     admin = member(w.owner_org, Role.ADMIN)
     log = w.api(admin).get(f"{base(m)}/sharing-rules/changes/")
@@ -260,8 +288,9 @@ def test_rule_writes_need_manage_lists_of_the_lists_owner(m):
     assert r.status_code == 404 and "O-Customers" not in r.content.decode()
     r = w.api(w.outsider).put(f"{base(m)}/sharing-rules/{m.oc.pk}/", {"level": "all"}, format="json")
     assert r.status_code == 404
-    bad = w.api(w.owner).put(f"{base(m)}/sharing-rules/{m.oc.pk}/", {"level": "all", "fields": ["crm_id"]},
-                             format="json")
+    bad = w.api(w.owner).put(
+        f"{base(m)}/sharing-rules/{m.oc.pk}/", {"level": "all", "fields": ["crm_id"]}, format="json"
+    )
     assert bad.status_code == 400
     assert not SharingRule.objects.exists()
     with pytest.raises(ValidationFailed):
@@ -280,13 +309,26 @@ def test_portal_sharing_page_changes_a_rule(m):
     url = f"/partnerships/{w.partnership.pk}/mapping/sharing/"
     page = client.get(url)
     assert page.status_code == 200 and 'id="sharing-rules"' in page.content.decode()
-    response = client.post(url, {"list_id": m.oc.pk, "level": "overlaps", "fields": ["name", "industry"],
-                                 "extra_fields": "tier, segment"})
+    response = client.post(
+        url,
+        {
+            "list_id": m.oc.pk,
+            "level": "overlaps",
+            "fields": ["name", "industry"],
+            "extra_fields": "tier, segment",
+        },
+    )
     assert response.status_code == 302
     rule = SharingRule.objects.get(account_list=m.oc)
-    assert rule.level == "overlaps" and rule.fields == ["name", "industry"] and rule.extra_fields == ["tier", "segment"]
+    assert (
+        rule.level == "overlaps"
+        and rule.fields == ["name", "industry"]
+        and rule.extra_fields == ["tier", "segment"]
+    )
     rep = member(w.owner_org, Role.SALES_REP)
-    denied = portal(rep).post(url, {"list_id": m.oc.pk, "level": "all"}, HTTP_REFERER=f"http://testserver{url}")
+    denied = portal(rep).post(
+        url, {"list_id": m.oc.pk, "level": "all"}, HTTP_REFERER=f"http://testserver{url}"
+    )
     assert denied.status_code == 302
     assert SharingRule.objects.get(account_list=m.oc).level == "overlaps"
     # the partner posting my list id: 404 page, nothing changed
@@ -302,9 +344,13 @@ def test_quick_wins_and_my_accounts_only(m):
     share(w.partner, w.partnership, m.pc, "overlaps", fields=["name"])
     share(w.partner, w.partnership, m.pp, "overlaps", fields=["name"])
     names = lambda r: [(x["mine"]["name"], x["partner"]["fields"]["name"]) for x in r.json()["results"]]  # noqa: E731
-    assert names(api_get(w, w.owner, f"{base(m)}/overlaps/", view="intros")) == [("Initech", "PARTNERNAME Initech")]
+    assert names(api_get(w, w.owner, f"{base(m)}/overlaps/", view="intros")) == [
+        ("Initech", "PARTNERNAME Initech")
+    ]
     assert names(api_get(w, w.owner, f"{base(m)}/overlaps/", view="shared-customers")) == [
-        ("Acme", "PARTNERNAME Acme"), ("OWNERPRIVATE Globex", "PARTNERNAME Globex")]
+        ("Acme", "PARTNERNAME Acme"),
+        ("OWNERPRIVATE Globex", "PARTNERNAME Globex"),
+    ]
     assert api_get(w, w.owner, f"{base(m)}/overlaps/", view="shared-prospects").json()["count"] == 0
     assert api_get(w, w.owner, f"{base(m)}/overlaps/", view="nope").status_code == 400
     rep = member(w.owner_org, Role.SALES_REP, email="other@owner.test")
@@ -330,7 +376,8 @@ def test_account_360_and_ecosystem(m):
     body = api_get(w, w.owner, f"/api/accounts/{m.acme.pk}/partners/").json()
     assert body["account"]["name"] == "Acme"
     assert [(p["partner"]["name"], p["how"], p["record"]["fields"]) for p in body["partners"]] == [
-        ("Partner Co", ["customers"], {"name": "PARTNERNAME Acme", "stage": "Won"})]  # the prospect list: counts only
+        ("Partner Co", ["customers"], {"name": "PARTNERNAME Acme", "stage": "Won"})
+    ]  # the prospect list: counts only
     assert api_get(w, w.owner, f"/api/accounts/{m.hooli.pk}/partners/").json()["partners"] == []
     assert api_get(w, w.partner, f"/api/accounts/{m.acme.pk}/partners/").status_code == 404
     eco = api_get(w, w.owner, "/api/ecosystem/").json()
@@ -369,23 +416,28 @@ def test_portal_pages_for_owner_and_partner(m):
     share(w.owner, w.partnership, m.oc, "counts")
     p = w.partnership.pk
     owner = portal(w.owner)
-    pages = [f"/partnerships/{p}/mapping/", f"/partnerships/{p}/mapping/overlaps/",
-             f"/partnerships/{p}/mapping/overlaps/?view=intros&mine=on&sort=name",
-             f"/partnerships/{p}/mapping/white-space/?their_list={m.pc.pk}",
-             f"/partnerships/{p}/mapping/my-white-space/", f"/partnerships/{p}/mapping/sharing/",
-             f"/partnerships/{p}/"]
+    pages = [
+        f"/partnerships/{p}/mapping/",
+        f"/partnerships/{p}/mapping/overlaps/",
+        f"/partnerships/{p}/mapping/overlaps/?view=intros&mine=on&sort=name",
+        f"/partnerships/{p}/mapping/white-space/?their_list={m.pc.pk}",
+        f"/partnerships/{p}/mapping/my-white-space/",
+        f"/partnerships/{p}/mapping/sharing/",
+        f"/partnerships/{p}/",
+    ]
     for url in pages:
         response = owner.get(url)
         assert response.status_code == 200, url
         assert_hidden(response, *PARTNER_SECRETS[:2], "PARTNERPRIVATE")
     html = owner.get(f"/partnerships/{p}/mapping/").content.decode()
-    assert 'id="overlap-matrix"' in html and f'?my_list={m.oc.pk}&amp;their_list={m.pc.pk}' in html
+    assert 'id="overlap-matrix"' in html and f"?my_list={m.oc.pk}&amp;their_list={m.pc.pk}" in html
     partner = portal(w.partner)
     html = partner.get(f"/partnerships/{p}/mapping/").content.decode()
     assert "O-Customers" in html and "O-Prospects" not in html and "OWNERPRIVATE" not in html
     partner_list = partner.get(f"/partnerships/{p}/mapping/overlaps/")
     assert partner_list.status_code == 200 and "Acme" not in partner_list.content.decode().replace(
-        "PARTNERNAME Acme", "")
+        "PARTNERNAME Acme", ""
+    )
     bad = owner.get(f"/partnerships/{p}/mapping/overlaps/?min_score=7")
     assert bad.status_code == 302
 
@@ -396,18 +448,25 @@ def test_portal_pages_for_owner_and_partner(m):
 def _endpoints(m):
     p = m.w.partnership.pk
     return [
-        f"/api/partnerships/{p}/sharing-rules/", f"/api/partnerships/{p}/sharing-rules/{m.oc.pk}/",
-        f"/api/partnerships/{p}/sharing-rules/changes/", f"/api/partnerships/{p}/overlap-matrix/",
-        f"/api/partnerships/{p}/overlaps/", f"/api/partnerships/{p}/overlaps/export.csv",
+        f"/api/partnerships/{p}/sharing-rules/",
+        f"/api/partnerships/{p}/sharing-rules/{m.oc.pk}/",
+        f"/api/partnerships/{p}/sharing-rules/changes/",
+        f"/api/partnerships/{p}/overlap-matrix/",
+        f"/api/partnerships/{p}/overlaps/",
+        f"/api/partnerships/{p}/overlaps/export.csv",
         f"/api/partnerships/{p}/white-space/?their_list={m.pc.pk}",
         f"/api/partnerships/{p}/white-space/export.csv?their_list={m.pc.pk}",
-        f"/api/partnerships/{p}/my-white-space/", f"/api/partnerships/{p}/my-white-space/export.csv",
+        f"/api/partnerships/{p}/my-white-space/",
+        f"/api/partnerships/{p}/my-white-space/export.csv",
         f"/api/accounts/{m.acme.pk}/partners/",
-        f"/partnerships/{p}/mapping/", f"/partnerships/{p}/mapping/sharing/", f"/partnerships/{p}/mapping/overlaps/",
+        f"/partnerships/{p}/mapping/",
+        f"/partnerships/{p}/mapping/sharing/",
+        f"/partnerships/{p}/mapping/overlaps/",
         f"/partnerships/{p}/mapping/overlaps/export.csv",
         f"/partnerships/{p}/mapping/white-space/?their_list={m.pc.pk}",
         f"/partnerships/{p}/mapping/white-space/export.csv?their_list={m.pc.pk}",
-        f"/partnerships/{p}/mapping/my-white-space/", f"/partnerships/{p}/mapping/my-white-space/export.csv",
+        f"/partnerships/{p}/mapping/my-white-space/",
+        f"/partnerships/{p}/mapping/my-white-space/export.csv",
         f"/mapping/accounts/{m.acme.pk}/",
     ]
 
@@ -491,8 +550,11 @@ def test_list_endpoints_make_a_bounded_number_of_queries(m, django_assert_max_nu
     with django_assert_max_num_queries(6):
         assert w.api(admin).get(f"/api/partnerships/{p}/sharing-rules/changes/").status_code == 200
     client = portal(w.owner)
-    for url in (f"/partnerships/{p}/mapping/", f"/partnerships/{p}/mapping/overlaps/",
-                f"/partnerships/{p}/mapping/sharing/"):
+    for url in (
+        f"/partnerships/{p}/mapping/",
+        f"/partnerships/{p}/mapping/overlaps/",
+        f"/partnerships/{p}/mapping/sharing/",
+    ):
         with django_assert_max_num_queries(16):
             assert client.get(url).status_code == 200
 
@@ -503,14 +565,16 @@ def test_tally_follows_real_match_runs(world, django_capture_on_commit_callbacks
     from django.db import connection
     from django.db.models import Count
 
-    from mapping.models import Overlap, OverlapTally
     from mapping.lists.services.imports import account_records_push
+    from mapping.models import Overlap, OverlapTally
     from tests.mapping.conftest import pushed_pair
     from tests.mapping.conftest import records_of as records
 
     mine, theirs, left, _right, _truth = pushed_pair(world, django_capture_on_commit_callbacks, n=80, seed=5)
     with django_capture_on_commit_callbacks(execute=True):  # edits and removals: updates and deletes
-        account_records_push(actor=world.owner, account_list=mine, records=records(left, "L")[10:], mode="replace")
+        account_records_push(
+            actor=world.owner, account_list=mine, records=records(left, "L")[10:], mode="replace"
+        )
     live = Overlap.objects.filter(status="match").count()
     assert live > 0
     share(world.partner, world.partnership, theirs, "counts")
@@ -518,9 +582,15 @@ def test_tally_follows_real_match_runs(world, django_capture_on_commit_callbacks
     private = Overlap.objects.filter(status="match", right_record__private=True).count()
     assert matrix.cell(mine.pk, theirs.pk).count == live - private
     if connection.vendor == "postgresql":
-        tally = {(t.left_list_id, t.right_list_id): t.matches for t in OverlapTally.objects.exclude(matches=0)}
-        counted = dict(Overlap.objects.filter(status="match").values_list("left_list_id", "right_list_id")
-                       .annotate(n=Count("pk")).values_list("left_list_id", "n"))
+        tally = {
+            (t.left_list_id, t.right_list_id): t.matches for t in OverlapTally.objects.exclude(matches=0)
+        }
+        counted = dict(
+            Overlap.objects.filter(status="match")
+            .values_list("left_list_id", "right_list_id")
+            .annotate(n=Count("pk"))
+            .values_list("left_list_id", "n")
+        )
         assert tally == {(mine.pk, theirs.pk): counted[mine.pk]}
 
 
@@ -544,14 +614,17 @@ def test_the_plain_first_page_equals_the_querysets_page(m):
             for min_score in (None, 0.75):
                 for view in ("", "shared-customers", "intros"):
                     filters = OverlapFilters(sort=sort, min_score=min_score, view=view)
-                    listing = overlap_listing_for(org=org, partnership=w.partnership, user=user, filters=filters)
+                    listing = overlap_listing_for(
+                        org=org, partnership=w.partnership, user=user, filters=filters
+                    )
                     for offset, limit in ((0, 50), (0, 5), (5, 7), (40, 10)):
                         plain = listing._plain_page(offset, limit)
                         assert plain is not None
-                        expected = list(listing._values(listing.queryset())[offset:offset + limit])
+                        expected = list(listing._values(listing.queryset())[offset : offset + limit])
                         assert plain == expected, (org, sort, min_score, view, offset)
                         checked += len(plain)
     assert checked > 100
-    searched = overlap_listing_for(org=w.owner_org, partnership=w.partnership, user=w.owner,
-                                   filters=OverlapFilters(search="Tie"))
+    searched = overlap_listing_for(
+        org=w.owner_org, partnership=w.partnership, user=w.owner, filters=OverlapFilters(search="Tie")
+    )
     assert searched._plain_page(0, 50) is None  # filters on records: the queryset's way

@@ -13,8 +13,12 @@ _seq = itertools.count(1)
 
 def make_list(org, name, kind="customers", base=None, filters=None) -> AccountList:
     return AccountList.objects.create(
-        organization=org, name=name, kind="custom" if base is not None else kind, base_list=base,
-        filters=filters or {}, source="segment" if base is not None else "api",
+        organization=org,
+        name=name,
+        kind="custom" if base is not None else kind,
+        base_list=base,
+        filters=filters or {},
+        source="segment" if base is not None else "api",
     )
 
 
@@ -24,8 +28,9 @@ def make_record(account_list, name, *, private=False, **fields) -> AccountRecord
     values.update(fields)
     if "country" in fields and "country_norm" not in fields:
         values["country_norm"] = fields["country"][:2].upper()
-    record = AccountRecord.objects.create(account_list=account_list, key=f"k{n}", row_hash="h", name=name,
-                                          private=private, **values)
+    record = AccountRecord.objects.create(
+        account_list=account_list, key=f"k{n}", row_hash="h", name=name, private=private, **values
+    )
     AccountList.objects.filter(pk=account_list.pk).update(
         record_count=AccountRecord.objects.filter(account_list=account_list).count()
     )
@@ -33,19 +38,39 @@ def make_record(account_list, name, *, private=False, **fields) -> AccountRecord
     return record
 
 
-def link(partnership, left: AccountRecord, right: AccountRecord, *, score=0.9, status="match",
-         reasons="domain equal (domain pass); name equal; country equal; city missing; CRM id equal") -> Overlap:
+def link(
+    partnership,
+    left: AccountRecord,
+    right: AccountRecord,
+    *,
+    score=0.9,
+    status="match",
+    reasons="domain equal (domain pass); name equal; country equal; city missing; CRM id equal",
+) -> Overlap:
     """An overlap: left is always the initiator's record."""
     assert left.account_list.organization_id == partnership.initiator_id
     assert right.account_list.organization_id == partnership.partner_id
-    return Overlap.objects.create(partnership=partnership, left_list=left.account_list,
-                                  right_list=right.account_list, left_record=left, right_record=right,
-                                  score=score, status=status, reasons=reasons)
+    return Overlap.objects.create(
+        partnership=partnership,
+        left_list=left.account_list,
+        right_list=right.account_list,
+        left_record=left,
+        right_record=right,
+        score=score,
+        status=status,
+        reasons=reasons,
+    )
 
 
 def share(actor, partnership, account_list, level, fields=(), extra_fields=()):
-    return sharing_rule_set(actor=actor, partnership=partnership, account_list=account_list, level=level,
-                            fields=list(fields), extra_fields=list(extra_fields))
+    return sharing_rule_set(
+        actor=actor,
+        partnership=partnership,
+        account_list=account_list,
+        level=level,
+        fields=list(fields),
+        extra_fields=list(extra_fields),
+    )
 
 
 def portal(user) -> Client:

@@ -46,7 +46,10 @@ def documented(schema, method: str, path: str, status: int, media_type: str = "a
 def assert_matches(schema, method: str, path: str, response) -> None:
     """The response's JSON body validates against what the schema documents for its status."""
     body_schema = documented(schema, method, path, response.status_code)
-    root = {**_jsonschema(copy.deepcopy(body_schema)), "components": _jsonschema(copy.deepcopy(schema["components"]))}
+    root = {
+        **_jsonschema(copy.deepcopy(body_schema)),
+        "components": _jsonschema(copy.deepcopy(schema["components"])),
+    }
     jsonschema.validate(response.json(), root)
 
 
@@ -72,8 +75,10 @@ def test_unpaginated_lists_are_documented_as_arrays(world, schema, kind):
     sharing_rule_set(actor=world.owner, partnership=world.partnership, account_list=mine, level="counts")
     path, url = {
         "ecosystem": ("/api/ecosystem/", "/api/ecosystem/"),
-        "sharing-rules": ("/api/partnerships/{partnership_id}/sharing-rules/",
-                          f"/api/partnerships/{world.partnership.pk}/sharing-rules/"),
+        "sharing-rules": (
+            "/api/partnerships/{partnership_id}/sharing-rules/",
+            f"/api/partnerships/{world.partnership.pk}/sharing-rules/",
+        ),
     }[kind]
     response = world.api(world.owner).get(url)
     assert response.status_code == 200 and isinstance(response.json(), list) and response.json()
@@ -87,7 +92,9 @@ def test_paginated_lists_and_their_page_errors_match(world, schema):
     assert_matches(schema, "GET", "/api/lists/", client.get("/api/lists/?page_size=1"))
     for bad in ("abc", "0", "-3", "1.5", ""):
         response = client.get(f"/api/lists/?page_size={bad}")
-        assert response.status_code == 400 and response.json()["errors"] == {"page_size": ["A whole number of at least 1."]}
+        assert response.status_code == 400 and response.json()["errors"] == {
+            "page_size": ["A whole number of at least 1."]
+        }
         assert_matches(schema, "GET", "/api/lists/", response)
     assert client.get("/api/lists/?page_size=9999999999999").json()["count"] == 1  # more than 500: 500
     assert_matches(schema, "GET", "/api/lists/", client.get("/api/lists/?page=7"))  # 404
@@ -117,7 +124,9 @@ def test_import_refusals_match_their_documented_body(world, schema):
 def test_auth_and_not_found_errors_match(world, schema):
     path = "/api/partnerships/{partnership_id}/"
     assert_matches(schema, "GET", path, world.api(None).get(f"/api/partnerships/{world.partnership.pk}/"))
-    assert_matches(schema, "GET", path, world.api(world.outsider).get(f"/api/partnerships/{world.partnership.pk}/"))
+    assert_matches(
+        schema, "GET", path, world.api(world.outsider).get(f"/api/partnerships/{world.partnership.pk}/")
+    )
 
 
 def test_json_bodies_must_have_the_documented_types(world, schema):
@@ -131,12 +140,21 @@ def test_json_bodies_must_have_the_documented_types(world, schema):
     settings_url = f"/api/partnerships/{world.partnership.pk}/match-settings/"
     response = client.put(settings_url, {"threshold": "0.7"}, format="json")
     assert response.status_code == 400 and response.json()["errors"] == {"threshold": ["Must be a number."]}
-    response = client.post(f"/api/lists/{account_list_create(actor=world.owner, org=world.owner_org, name='L').pk}"
-                           "/private-records/", {"record_ids": ["1"], "private": "yes"}, format="json")
-    assert response.json()["errors"] == {"record_ids": ["Item 0: Must be a whole number."],
-                                         "private": ["Must be true or false."]}
+    response = client.post(
+        f"/api/lists/{account_list_create(actor=world.owner, org=world.owner_org, name='L').pk}"
+        "/private-records/",
+        {"record_ids": ["1"], "private": "yes"},
+        format="json",
+    )
+    assert response.json()["errors"] == {
+        "record_ids": ["Item 0: Must be a whole number."],
+        "private": ["Must be true or false."],
+    }
     # Forms and query strings carry text: they are not held to JSON types.
-    assert client.get(f"/api/partnerships/{world.partnership.pk}/overlaps/?min_score=0.5&mine=true").status_code == 200
+    assert (
+        client.get(f"/api/partnerships/{world.partnership.pk}/overlaps/?min_score=0.5&mine=true").status_code
+        == 200
+    )
 
 
 def test_request_bodies_are_documented_as_json_and_uploads_as_multipart(schema):

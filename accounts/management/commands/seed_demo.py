@@ -104,9 +104,15 @@ class Command(BaseCommand):
             order = list(Stage.values)
             for next_stage in order[order.index(Stage.ONBOARD) + 1 : order.index(stage) + 1]:
                 partnership = partnership_services.partnership_change_stage(
-                    actor=vendor_pm, org=vendor, partnership=partnership, stage=next_stage, note="Demo history"
+                    actor=vendor_pm,
+                    org=vendor,
+                    partnership=partnership,
+                    stage=next_stage,
+                    note="Demo history",
                 )
-            partnership_services.partnership_set_tier(actor=vendor_pm, org=vendor, partnership=partnership, tier=tier)
+            partnership_services.partnership_set_tier(
+                actor=vendor_pm, org=vendor, partnership=partnership, tier=tier
+            )
 
     def _print_logins(self):
         out = self.stdout

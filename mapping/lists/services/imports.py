@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from accounts.roles import Capability
 from accounts.services.common import require_capability
+from mapping.conf import limit
 from mapping.lists import signals
 from mapping.lists.columns import FIELDS, recognize_headers
-from mapping.conf import limit
 from mapping.lists.models import AccountList, AccountRecord, ImportJob, ListChangeSet
 from mapping.lists.parsing import FileRejected, inspect_file, open_table
 from mapping.lists.services.ingest import (
@@ -119,8 +119,12 @@ def import_job_create(
         _require_manage(actor, account_list)
     _require_importable(account_list)
     if mode not in ImportJob.Mode.values:
-        raise ValidationFailed(f"Unknown mode {mode!r}: use replace or merge.", extra={"mode": ["Unknown mode."]})
-    filename = header_text(os.path.basename(filename or getattr(file, "name", "") or ""))[:200] or "upload.csv"
+        raise ValidationFailed(
+            f"Unknown mode {mode!r}: use replace or merge.", extra={"mode": ["Unknown mode."]}
+        )
+    filename = (
+        header_text(os.path.basename(filename or getattr(file, "name", "") or ""))[:200] or "upload.csv"
+    )
     size = getattr(file, "size", None)
     if size is not None and size > limit("IMPORT_MAX_BYTES"):
         raise FileRejected(
@@ -177,7 +181,9 @@ def import_job_confirm(
     if job.status != ImportJob.Status.AWAITING_MAPPING:
         raise Conflict("This import has already been started.")
     if mode not in ImportJob.Mode.values:
-        raise ValidationFailed(f"Unknown mode {mode!r}: use replace or merge.", extra={"mode": ["Unknown mode."]})
+        raise ValidationFailed(
+            f"Unknown mode {mode!r}: use replace or merge.", extra={"mode": ["Unknown mode."]}
+        )
     job.column_mapping = validate_column_mapping(column_mapping, job.headers)
     job.mode = mode
     job.skip_invalid_rows = skip_invalid_rows
@@ -267,8 +273,14 @@ def _file_info(job: ImportJob):
     )
 
 
-def _run(job: ImportJob, rows: Iterable[tuple[int, list[str]]], *, pad_short_rows: bool, progress=None,
-         prepared=None) -> ImportJob:
+def _run(
+    job: ImportJob,
+    rows: Iterable[tuple[int, list[str]]],
+    *,
+    pad_short_rows: bool,
+    progress=None,
+    prepared=None,
+) -> ImportJob:
     """Import into the job's list in one transaction and record the outcome on the job. Problems
     leave the list as it was and the job failed, with the problems kept."""
     try:
@@ -397,7 +409,9 @@ def _push_rows(records: list, checker: RowChecker):
                 values.append("")
         extra_in = record.get("extra") or {}
         if bad is not None or not isinstance(extra_in, dict):
-            checker.problems.add(index, bad or "extra", f"records[{index}].{bad or 'extra'} has the wrong type.")
+            checker.problems.add(
+                index, bad or "extra", f"records[{index}].{bad or 'extra'} has the wrong type."
+            )
             continue
         extra = {str(k)[:200]: str(v).strip() for k, v in extra_in.items() if v not in (None, "")}
         # The API's parser refuses such text already; other callers (tests, commands) may not.
@@ -425,7 +439,9 @@ def account_records_push(
     _require_manage(actor, account_list)
     _require_importable(account_list)
     if mode not in ImportJob.Mode.values:
-        raise ValidationFailed(f"Unknown mode {mode!r}: use replace or merge.", extra={"mode": ["Unknown mode."]})
+        raise ValidationFailed(
+            f"Unknown mode {mode!r}: use replace or merge.", extra={"mode": ["Unknown mode."]}
+        )
     if not isinstance(records, list) or not records:
         raise ValidationFailed("Send at least one record.", extra={"records": ["At least one record."]})
     if len(records) > limit("IMPORT_MAX_PUSH_RECORDS"):
@@ -445,9 +461,12 @@ def account_records_push(
         started_at=timezone.now(),
     )
     indexed = list(enumerate(records))
-    _run(job, indexed, pad_short_rows=False, prepared=lambda rows, checker: _push_rows(
-        [record for _index, record in rows], checker
-    ))
+    _run(
+        job,
+        indexed,
+        pad_short_rows=False,
+        prepared=lambda rows, checker: _push_rows([record for _index, record in rows], checker),
+    )
     if job.status == ImportJob.Status.FAILED:
         raise ImportRejected(job.error, problems=job.problems, problem_count=job.problem_count)
     return job

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils import timezone
 
-from mapping.lists.columns import FIELDS
 from mapping.conf import limit
+from mapping.lists.columns import FIELDS
 from mapping.lists.models import AccountList, AccountRecord
 from mapping.lists.normalizing import NORM_COLUMNS, RAW_INPUTS, normalized_columns
 from prm.common.errors import ValidationFailed
@@ -166,7 +166,10 @@ class RowChecker:
         else:
             for i, name, max_length in self._limits:
                 if len(values[i]) > max_length:
-                    problem = (column(name), f"The {name.replace('_', ' ')} is longer than {max_length} characters.")
+                    problem = (
+                        column(name),
+                        f"The {name.replace('_', ' ')} is longer than {max_length} characters.",
+                    )
                     break
         if problem is not None:
             self.problems.add(row, problem[0], problem[1], cells)
@@ -189,9 +192,7 @@ class RowChecker:
         return [key, digest, *values, extra_json]
 
 
-def file_rows(
-    rows: Iterable[tuple[int, list[str]]], shape: RowShape, checker: RowChecker
-) -> Iterator[list]:
+def file_rows(rows: Iterable[tuple[int, list[str]]], shape: RowShape, checker: RowChecker) -> Iterator[list]:
     """Prepared rows of a file (without normalized keys); problems go to checker.problems."""
     width = len(shape.headers)
     field_index = shape.field_index
@@ -390,7 +391,8 @@ class _PostgresWriter:
                 cursor.execute(f"SELECT id FROM {t} WHERE account_list_id = %s", [self.list_id])  # nosec B608  # names from the models and code; values are query parameters
                 added = [r[0] for r in cursor.fetchall()]
             for keys in _chunks(self.added_keys, 50_000):
-                cursor.execute(f"SELECT id FROM {t} WHERE account_list_id = %s AND key = ANY(%s)", [self.list_id, keys])  # nosec B608  # names from the models and code; values are query parameters
+                sql = f"SELECT id FROM {t} WHERE account_list_id = %s AND key = ANY(%s)"  # nosec B608  # names from the models and code; values are query parameters
+                cursor.execute(sql, [self.list_id, keys])
                 added.extend(r[0] for r in cursor.fetchall())
         return sorted(added), sorted(edited), removed
 
@@ -517,7 +519,9 @@ def ingest(
                 problem_count=1,
             )
         raise ImportRejected(
-            "Every row has a problem: nothing to import.", problems=problems.kept, problem_count=problems.count
+            "Every row has a problem: nothing to import.",
+            problems=problems.kept,
+            problem_count=problems.count,
         )
     added, edited, removed = writer.finish(gone=list(stored) if mode == "replace" else [])
     return IngestResult(

@@ -21,25 +21,32 @@ def clean_filters(filters) -> dict[str, list[str]]:
     if filters in (None, ""):
         return {}
     if not isinstance(filters, dict):
-        raise ValidationFailed("Filters must be an object such as {\"country\": [\"DE\"]}.",
-                               extra={"filters": ["Must be an object."]})
+        raise ValidationFailed(
+            'Filters must be an object such as {"country": ["DE"]}.',
+            extra={"filters": ["Must be an object."]},
+        )
     cleaned: dict[str, list[str]] = {}
     for name, values in filters.items():
         if name not in SEGMENT_FILTERS:
             raise ValidationFailed(
-                f"Unknown filter {name!r}; use {', '.join(SEGMENT_FILTERS)}.", extra={"filters": [f"Unknown filter {name!r}."]}
+                f"Unknown filter {name!r}; use {', '.join(SEGMENT_FILTERS)}.",
+                extra={"filters": [f"Unknown filter {name!r}."]},
             )
         if isinstance(values, str):
             values = [values]
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise ValidationFailed(f"Filter {name!r} needs a list of texts.", extra={"filters": [f"{name}: a list of texts."]})
+            raise ValidationFailed(
+                f"Filter {name!r} needs a list of texts.", extra={"filters": [f"{name}: a list of texts."]}
+            )
         values = [v.strip() for v in values if v and v.strip()][:500]
         if name == "country":
             codes = []
             for value in values:
                 code = country_code(value)
                 if not code:
-                    raise ValidationFailed(f"Unknown country {value!r}.", extra={"filters": [f"Unknown country {value!r}."]})
+                    raise ValidationFailed(
+                        f"Unknown country {value!r}.", extra={"filters": [f"Unknown country {value!r}."]}
+                    )
                 codes.append(code)
             values = sorted(set(codes))
         if values:
@@ -50,7 +57,9 @@ def clean_filters(filters) -> dict[str, list[str]]:
 def _check_name(name: str) -> str:
     if not (name or "").strip():
         raise ValidationFailed("A list needs a name.", extra={"name": ["This field is required."]})
-    return clean_single_line(name, field="name", label="list name", max_length=model_max_length(AccountList, "name"))
+    return clean_single_line(
+        name, field="name", label="list name", max_length=model_max_length(AccountList, "name")
+    )
 
 
 @transaction.atomic
@@ -72,10 +81,13 @@ def account_list_create(
     if kind == AccountList.Kind.CUSTOM:
         if base_list is None or base_list.organization_id != org.pk:
             raise ValidationFailed(
-                "A custom segment filters another of your lists: choose it.", extra={"base_list": ["Required."]}
+                "A custom segment filters another of your lists: choose it.",
+                extra={"base_list": ["Required."]},
             )
         if base_list.is_segment:
-            raise ValidationFailed("A segment filters a list, not another segment.", extra={"base_list": ["Not a segment."]})
+            raise ValidationFailed(
+                "A segment filters a list, not another segment.", extra={"base_list": ["Not a segment."]}
+            )
         filters = clean_filters(filters)
         source = AccountList.Source.SEGMENT
     else:
@@ -94,12 +106,18 @@ def account_list_create(
                 source=source,
             )
     except IntegrityError:
-        raise Conflict(f"You already have a list named {name!r}.", extra={"name": ["Already used."]}) from None
+        raise Conflict(
+            f"You already have a list named {name!r}.", extra={"name": ["Already used."]}
+        ) from None
 
 
 @transaction.atomic
 def account_list_update(
-    *, actor, account_list: AccountList, name: str | None = None, description: str | None = None,
+    *,
+    actor,
+    account_list: AccountList,
+    name: str | None = None,
+    description: str | None = None,
     filters: dict | None = None,
 ) -> AccountList:
     require_capability(actor=actor, org=account_list.organization, capability=Capability.MANAGE_LISTS)
@@ -113,7 +131,9 @@ def account_list_update(
         account_list.description = description[:2000]
     if filters is not None:
         if not account_list.is_segment:
-            raise ValidationFailed("Only custom segments have filters.", extra={"filters": ["Not a segment."]})
+            raise ValidationFailed(
+                "Only custom segments have filters.", extra={"filters": ["Not a segment."]}
+            )
         account_list.filters = clean_filters(filters)
         account_list.last_changed_at = timezone.now()
     account_list.save()

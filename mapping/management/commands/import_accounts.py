@@ -4,8 +4,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
-from mapping.models import AccountList, ImportJob
 from mapping.lists.services.imports import import_job_create
+from mapping.models import AccountList, ImportJob
 from prm.common.errors import ApplicationError
 
 
@@ -21,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--mode", choices=ImportJob.Mode.values, default=ImportJob.Mode.REPLACE)
         parser.add_argument("--skip-invalid-rows", action="store_true")
         parser.add_argument(
-            "--as", dest="as_user", default="",
+            "--as",
+            dest="as_user",
+            default="",
             help="E-mail of the member to import as (their role is checked); by default a trusted system import.",
         )
 
@@ -61,7 +63,9 @@ class Command(BaseCommand):
             job.refresh_from_db()
         if job.status != ImportJob.Status.SUCCEEDED:
             for problem in job.problems[:20]:
-                self.stderr.write(f"  row {problem.get('row')}, column {problem.get('column')}: {problem.get('message')}")
+                self.stderr.write(
+                    f"  row {problem.get('row')}, column {problem.get('column')}: {problem.get('message')}"
+                )
             raise CommandError(job.error or f"Import #{job.pk} did not finish ({job.status}).")
         self.stdout.write(
             f"Import #{job.pk}: {job.rows_imported} rows, {job.added} added, {job.edited} edited, "

@@ -14,15 +14,21 @@ import time
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from mapping.lists.columns import header_key, recognize_headers
 from mapping.engine import match
+from mapping.lists.columns import header_key, recognize_headers
 from mapping.lists.parsing import inspect_file, open_table
 from prm.common.errors import ApplicationError
 
 # Engine input column <- record field from the header recognizer.
 _ENGINE_FIELDS = {
-    "name": "name", "website": "website", "domain": "domain", "country": "country", "region": "region",
-    "city": "city", "postal_code": "postal_code", "crm_id": "crm_id",
+    "name": "name",
+    "website": "website",
+    "domain": "domain",
+    "country": "country",
+    "region": "region",
+    "city": "city",
+    "postal_code": "postal_code",
+    "crm_id": "crm_id",
 }  # not the owner's e-mail: the list owner's rep, not the account (see mapping.lists.normalizing)
 _ID_HEADERS = {"id", "record id", "account id", "company id", "organization id", "crm id", "accountid"}
 
@@ -34,7 +40,9 @@ def read_accounts(path: str) -> pd.DataFrame:
     headers = table.headers
     mapping = recognize_headers(headers)
     if "name" not in mapping:
-        raise CommandError(f"{path}: no column can serve as the account name (headers: {', '.join(headers)}).")
+        raise CommandError(
+            f"{path}: no column can serve as the account name (headers: {', '.join(headers)})."
+        )
     id_column = next((h for h in headers if header_key(h) in _ID_HEADERS), None) or mapping.get("crm_id")
     positions = {field: headers.index(header) for field, header in mapping.items() if field in _ENGINE_FIELDS}
     id_position = headers.index(id_column) if id_column else None

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     help = "List match runs stuck past their expected time; --resend re-claims and re-sends them."
 
     def add_arguments(self, parser):
-        parser.add_argument("--resend", action="store_true", help="re-claim silent running runs, re-send queued ones")
+        parser.add_argument(
+            "--resend", action="store_true", help="re-claim silent running runs, re-send queued ones"
+        )
 
     def handle(self, *args, **options):
         now = timezone.now()
@@ -39,5 +41,7 @@ class Command(BaseCommand):
             if outcome["skipped"]:
                 self.stdout.write("A worker's watchdog is at it right now; try again in a few seconds.")
             else:
-                self.stdout.write(f"Re-claimed {outcome['reclaimed']} running run(s), re-sent {outcome['resent']} "
-                                  "queued run(s).")
+                self.stdout.write(
+                    f"Re-claimed {outcome['reclaimed']} running run(s), re-sent {outcome['resent']} "
+                    "queued run(s)."
+                )

@@ -18,10 +18,9 @@ from accounts.models import Organization, Partnership
 from accounts.roles import Capability
 from accounts.services.common import require_capability
 from mapping.engine import train, train_unsupervised
-from mapping.matching.models import SideDecision
 from mapping.lists.models import AccountRecord
-from mapping.matching.models import MatchDecision, MatchSettings
 from mapping.matching.gates import partner_record_visible
+from mapping.matching.models import MatchDecision, MatchSettings, SideDecision
 from mapping.matching.services.engine_blobs import engine_blob
 from mapping.matching.services.runs import _frame, engine_config, match_run_schedule, matchable_lists
 from prm.common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
@@ -33,15 +32,21 @@ log = logging.getLogger(__name__)
 
 
 def side_name(*, org: Organization, partnership: Partnership) -> str:
-    """"initiator" or "partner": the side org takes in the partnership (its thresholds, its decisions)."""
+    """ "initiator" or "partner": the side org takes in the partnership (its thresholds, its decisions)."""
     if not partnership.involves(org):
         raise NotFound("Partnership not found.")
     return MatchSettings.SIDES[0] if partnership.initiator_id == org.pk else MatchSettings.SIDES[1]
 
 
 def match_decision_record(
-    *, actor, org: Organization, partnership: Partnership, left_record_id: int, right_record_id: int,
-    decision: str, note: str = "",
+    *,
+    actor,
+    org: Organization,
+    partnership: Partnership,
+    left_record_id: int,
+    right_record_id: int,
+    decision: str,
+    note: str = "",
 ) -> MatchDecision:
     """Record my side's word on a pair; the next run (queued now) applies it.
 
@@ -55,8 +60,12 @@ def match_decision_record(
         raise ValidationFailed(
             f"Unknown decision: {decision!r}.", extra={"decision": ["Choose confirmed or rejected."]}
         )
-    left = AccountRecord.objects.filter(pk=left_record_id, account_list__organization_id=partnership.initiator_id)
-    right = AccountRecord.objects.filter(pk=right_record_id, account_list__organization_id=partnership.partner_id)
+    left = AccountRecord.objects.filter(
+        pk=left_record_id, account_list__organization_id=partnership.initiator_id
+    )
+    right = AccountRecord.objects.filter(
+        pk=right_record_id, account_list__organization_id=partnership.partner_id
+    )
     if not (left.exists() and right.exists()):
         raise NotFound("Pair not found.")
     # The partner's record must be one the caller already sees (an overlap of a list shared at
@@ -67,12 +76,24 @@ def match_decision_record(
         raise NotFound("Pair not found.")
     with transaction.atomic():
         row, _ = SideDecision.objects.update_or_create(
-            partnership=partnership, left_record_id=left_record_id, right_record_id=right_record_id, side=side,
-            defaults={"decision": decision, "decided_by": actor, "decided_by_organization": org,
-                      "note": (note or "")[:2000]},
+            partnership=partnership,
+            left_record_id=left_record_id,
+            right_record_id=right_record_id,
+            side=side,
+            defaults={
+                "decision": decision,
+                "decided_by": actor,
+                "decided_by_organization": org,
+                "note": (note or "")[:2000],
+            },
         )
-        _apply_words(partnership=partnership, left_record_id=left_record_id, right_record_id=right_record_id,
-                     actor=actor, org=org)
+        _apply_words(
+            partnership=partnership,
+            left_record_id=left_record_id,
+            right_record_id=right_record_id,
+            actor=actor,
+            org=org,
+        )
         match_run_schedule(partnership=partnership, trigger="review decision", requested_by=actor)
     return row
 
@@ -80,9 +101,15 @@ def match_decision_record(
 def _apply_words(*, partnership: Partnership, left_record_id: int, right_record_id: int, actor, org) -> None:
     """The pair's MatchDecision (what the engine applies) from both sides' words: rejected once
     either rejected, confirmed once both confirmed, else none."""
-    words = dict(SideDecision.objects.select_for_update().filter(
-        partnership=partnership, left_record_id=left_record_id, right_record_id=right_record_id,
-    ).values_list("side", "decision"))
+    words = dict(
+        SideDecision.objects.select_for_update()
+        .filter(
+            partnership=partnership,
+            left_record_id=left_record_id,
+            right_record_id=right_record_id,
+        )
+        .values_list("side", "decision")
+    )
     pair = {"partnership": partnership, "left_record_id": left_record_id, "right_record_id": right_record_id}
     if MatchDecision.Decision.REJECTED in words.values():
         outcome = MatchDecision.Decision.REJECTED
@@ -92,7 +119,8 @@ def _apply_words(*, partnership: Partnership, left_record_id: int, right_record_
         MatchDecision.objects.filter(**pair).delete()
         return
     MatchDecision.objects.update_or_create(
-        **pair, defaults={"decision": outcome, "decided_by": actor, "decided_by_organization": org})
+        **pair, defaults={"decision": outcome, "decided_by": actor, "decided_by_organization": org}
+    )
 
 
 # ---------------------------------------------------------------------------- per-partnership
@@ -102,7 +130,11 @@ MIN_LABELS_PER_CLASS = 5
 
 
 def match_settings_update(
-    *, actor, org: Organization, partnership: Partnership, threshold: float | None,
+    *,
+    actor,
+    org: Organization,
+    partnership: Partnership,
+    threshold: float | None,
     review_threshold: float | None,
 ) -> MatchSettings:
     """Set my side's thresholds (None: the site-wide default); a full re-match follows.
@@ -127,7 +159,9 @@ def match_settings_update(
         setattr(own, f"{side}_review_threshold", review_threshold)
         own.updated_by = actor
         own.save()
-        match_run_schedule(partnership=partnership, trigger="thresholds changed", full=True, requested_by=actor)
+        match_run_schedule(
+            partnership=partnership, trigger="thresholds changed", full=True, requested_by=actor
+        )
     return own
 
 
@@ -144,7 +178,11 @@ def _other(side: str) -> str:
 
 
 def match_model_train(
-    *, actor, org: Organization, partnership: Partnership, method: str = "labelled",
+    *,
+    actor,
+    org: Organization,
+    partnership: Partnership,
+    method: str = "labelled",
     sample: int = UNSUPERVISED_SAMPLE,
 ) -> MatchSettings:
     """Ask for the partnership's scoring model to be trained, then re-matched in full.
@@ -164,7 +202,8 @@ def match_model_train(
     side = side_name(org=org, partnership=partnership)
     if method not in TRAINING_METHODS:
         raise ValidationFailed(
-            f"Unknown training method {method!r}.", extra={"method": [f"Use {' or '.join(TRAINING_METHODS)}."]}
+            f"Unknown training method {method!r}.",
+            extra={"method": [f"Use {' or '.join(TRAINING_METHODS)}."]},
         )
     if partnership.status != Partnership.Status.ACTIVE:
         raise Conflict("This partnership has ended.")
@@ -213,7 +252,10 @@ def match_model_fit(partnership_id: int) -> str:
         if partnership.status != Partnership.Status.ACTIVE:
             raise Conflict("This partnership has ended.")
         if own.training_method == "unsupervised":
-            model, trained_on = _train_unsupervised(partnership, own.training_sample or UNSUPERVISED_SAMPLE), 0
+            model, trained_on = (
+                _train_unsupervised(partnership, own.training_sample or UNSUPERVISED_SAMPLE),
+                0,
+            )
         else:
             model, trained_on = _train_labelled(partnership)
     except ApplicationError as exc:
@@ -222,7 +264,8 @@ def match_model_fit(partnership_id: int) -> str:
     except Exception:
         log.exception("training the model of partnership %s failed", partnership_id)
         MatchSettings.objects.filter(pk=own.pk).update(
-            training="failed", training_error="Training failed on the worker; the error was logged.")
+            training="failed", training_error="Training failed on the worker; the error was logged."
+        )
         return "failed"
     with transaction.atomic():
         own = MatchSettings.objects.select_for_update().get(pk=own.pk)
@@ -230,16 +273,21 @@ def match_model_fit(partnership_id: int) -> str:
         own.trained_on, own.trained_at = trained_on, timezone.now()
         own.training, own.training_error = "", ""
         own.save()
-        match_run_schedule(partnership=partnership, trigger="model trained", full=True, requested_by=own.updated_by)
+        match_run_schedule(
+            partnership=partnership, trigger="model trained", full=True, requested_by=own.updated_by
+        )
     return "trained"
 
 
 def _labels(partnership: Partnership) -> dict[tuple[int, int], bool]:
     """(left id, right id) -> is a match, from the pairs' decisions (MatchDecision: confirmed by
     both sides, or rejected by either)."""
-    return {(left_id, right_id): decision == MatchDecision.Decision.CONFIRMED
-            for left_id, right_id, decision in MatchDecision.objects.filter(partnership=partnership).values_list(
-                "left_record_id", "right_record_id", "decision")}
+    return {
+        (left_id, right_id): decision == MatchDecision.Decision.CONFIRMED
+        for left_id, right_id, decision in MatchDecision.objects.filter(partnership=partnership).values_list(
+            "left_record_id", "right_record_id", "decision"
+        )
+    }
 
 
 def _check_labels(partnership: Partnership) -> None:
@@ -267,8 +315,11 @@ def _check_unsupervised(partnership: Partnership, sample) -> None:
 def _train_labelled(partnership: Partnership):
     _check_labels(partnership)  # again: decisions may have changed since the request
     labels = _labels(partnership)
-    lists = dict(AccountRecord.objects.filter(
-        pk__in={left for left, _r in labels} | {right for _l, right in labels}).values_list("pk", "account_list_id"))
+    lists = dict(
+        AccountRecord.objects.filter(
+            pk__in={left for left, _r in labels} | {right for _l, right in labels}
+        ).values_list("pk", "account_list_id")
+    )
     by_left_list, by_right_list = {}, {}
     for left_id, right_id in labels:
         by_left_list.setdefault(lists[left_id], set()).add(left_id)
@@ -276,10 +327,13 @@ def _train_labelled(partnership: Partnership):
     left = pd.concat([_frame(list_id, sorted(ids)) for list_id, ids in by_left_list.items()])
     right = pd.concat([_frame(list_id, sorted(ids)) for list_id, ids in by_right_list.items()])
     pairs = sorted(labels)
-    labelled = pd.DataFrame({
-        "left_id": [p[0] for p in pairs], "right_id": [p[1] for p in pairs],
-        "is_match": [labels[p] for p in pairs],
-    })
+    labelled = pd.DataFrame(
+        {
+            "left_id": [p[0] for p in pairs],
+            "right_id": [p[1] for p in pairs],
+            "is_match": [labels[p] for p in pairs],
+        }
+    )
     return train(left, right, labelled, engine_config(partnership.pk)), len(labelled)
 
 
@@ -291,9 +345,13 @@ def _train_unsupervised(partnership: Partnership, sample: int):
         lists = [frame for frame in (_frame(list_id) for list_id in matchable_lists(org_id)) if len(frame)]
         frames[side] = pd.concat(lists) if len(lists) > 1 else lists[0]
     try:
-        model = train_unsupervised(frames["left"], frames["right"], engine_config(partnership.pk), sample=sample)
+        model = train_unsupervised(
+            frames["left"], frames["right"], engine_config(partnership.pk), sample=sample
+        )
     except ValueError as exc:  # no candidate pairs, a single class, no convergence: nothing to learn
-        raise ValidationFailed(f"Training without labels found nothing to learn from these lists ({exc}).") from None
+        raise ValidationFailed(
+            f"Training without labels found nothing to learn from these lists ({exc})."
+        ) from None
     return model
 
 

@@ -48,7 +48,9 @@ def dispatch_run(run_id: int, countdown: float | None = None) -> bool:
     try:
         run_match.apply_async((run_id,), countdown=delay)
     except Exception:  # kombu's OperationalError, redis' ConnectionError, ...
-        log.warning("could not send match run %s to the broker; the watchdog will re-send it", run_id, exc_info=True)
+        log.warning(
+            "could not send match run %s to the broker; the watchdog will re-send it", run_id, exc_info=True
+        )
         return False
     return True
 
@@ -72,7 +74,9 @@ class Heartbeat:
 
     def __enter__(self):
         if self.interval > 0 and not connection.in_atomic_block and connection.vendor == "postgresql":
-            self._thread = threading.Thread(target=self._loop, name=f"match-run-{self.run_id}-heartbeat", daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, name=f"match-run-{self.run_id}-heartbeat", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -118,8 +122,11 @@ def record_run_failure(run: MatchRun, exc: BaseException, *, patience: float = 6
 
 
 def _live_running_partnerships(stale_before) -> set[int]:
-    return set(MatchRun.objects.filter(status=MatchRun.Status.RUNNING, heartbeat_at__gte=stale_before)
-               .values_list("partnership_id", flat=True))
+    return set(
+        MatchRun.objects.filter(status=MatchRun.Status.RUNNING, heartbeat_at__gte=stale_before).values_list(
+            "partnership_id", flat=True
+        )
+    )
 
 
 def _silent(stale_before):
@@ -145,9 +152,12 @@ def stuck_runs():
     return (
         MatchRun.objects.filter(
             Q(pk__in=list(silent))
-            | Q(status=MatchRun.Status.QUEUED) & (Q(due_at__lt=overdue) | Q(due_at__isnull=True, created_at__lt=overdue))
+            | Q(status=MatchRun.Status.QUEUED)
+            & (Q(due_at__lt=overdue) | Q(due_at__isnull=True, created_at__lt=overdue))
         )
-        .exclude(Q(status=MatchRun.Status.QUEUED) & Q(partnership_id__in=_live_running_partnerships(stale_before)))
+        .exclude(
+            Q(status=MatchRun.Status.QUEUED) & Q(partnership_id__in=_live_running_partnerships(stale_before))
+        )
         .select_related("partnership")
         .order_by("id")
     )
@@ -173,12 +183,18 @@ def match_runs_watch(*, resend_all_queued: bool = False) -> dict:
                 to_send.append(target)
                 outcome["reclaimed"] += 1
         live = _live_running_partnerships(stale_before)
-        for run in MatchRun.objects.filter(status=MatchRun.Status.QUEUED).filter(
-            Q(due_at__lt=overdue) | Q(due_at__isnull=True, created_at__lt=overdue)
-        ).exclude(partnership_id__in=live).exclude(pk__in=to_send).order_by("id"):
+        for run in (
+            MatchRun.objects.filter(status=MatchRun.Status.QUEUED)
+            .filter(Q(due_at__lt=overdue) | Q(due_at__isnull=True, created_at__lt=overdue))
+            .exclude(partnership_id__in=live)
+            .exclude(pk__in=to_send)
+            .order_by("id")
+        ):
             # Its message is gone (lost with the broker, or never sent): send it again, and not
             # again before another grace period.
-            if MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.QUEUED).update(due_at=timezone.now()):
+            if MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.QUEUED).update(
+                due_at=timezone.now()
+            ):
                 to_send.append(run.pk)
                 outcome["resent"] += 1
         transaction.on_commit(lambda: [dispatch_run(pk, countdown=0) for pk in to_send])
@@ -197,7 +213,9 @@ def _reclaim(run: MatchRun, stale_before) -> int | None:
     if waiting is not None:
         # A newer run waits anyway: it takes over this run's changes.
         if not MatchRun.objects.filter(lost, pk=run.pk, status=MatchRun.Status.RUNNING).update(
-            status=MatchRun.Status.FAILED, error="Worker lost; folded into the next run.", finished_at=timezone.now(),
+            status=MatchRun.Status.FAILED,
+            error="Worker lost; folded into the next run.",
+            finished_at=timezone.now(),
         ):
             return None
         waiting.changesets = sorted(set(waiting.changesets) | set(run.changesets))
@@ -207,7 +225,9 @@ def _reclaim(run: MatchRun, stale_before) -> int | None:
         waiting.save(update_fields=["changesets", "kind", "due_at", "updated_at"])
         return waiting.pk
     if not MatchRun.objects.filter(lost, pk=run.pk, status=MatchRun.Status.RUNNING).update(
-        status=MatchRun.Status.QUEUED, error="Worker lost; re-queued.", due_at=timezone.now(),
+        status=MatchRun.Status.QUEUED,
+        error="Worker lost; re-queued.",
+        due_at=timezone.now(),
     ):
         return None
     return run.pk

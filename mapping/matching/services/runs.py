@@ -44,18 +44,18 @@ from mapping.engine import (
 )
 from mapping.lists.models import AccountList, AccountRecord, ListChangeSet
 from mapping.matching.models import MatchBlockJob, MatchDecision, MatchRun, MatchSettings, MatchState, Overlap
-from mapping.matching.services.run_watch import (
-    Heartbeat,
-    dispatch_run,
-    match_runs_watch,
-    record_run_failure,
-)
 from mapping.matching.services.engine_blobs import (
     engine_blob,
     stored_block_pairs,
     stored_block_result,
     stored_model,
     stored_state,
+)
+from mapping.matching.services.run_watch import (
+    Heartbeat,
+    dispatch_run,
+    match_runs_watch,
+    record_run_failure,
 )
 from prm.common.errors import Conflict, NotFound
 
@@ -66,8 +66,16 @@ ENGINE_VERSION = "4"  # 4: names normalized anew, word weights and rare-word pas
 
 # Stored normalized keys the engine reads (it derives the rest: name keys, stem key, CRM id key).
 _FRAME_COLUMNS = (
-    "id", "name_norm", "domain_norm", "email_domain_norm", "stem", "country_norm", "region_norm",
-    "city_norm", "postal_norm", "crm_id",
+    "id",
+    "name_norm",
+    "domain_norm",
+    "email_domain_norm",
+    "stem",
+    "country_norm",
+    "region_norm",
+    "city_norm",
+    "postal_norm",
+    "crm_id",
 )
 
 
@@ -82,8 +90,9 @@ def engine_config(partnership_id: int | None = None) -> MatchConfig:
             # None when it is not a model our codec wrote (e.g. a pickle of an older version): the
             # default model scores until the partnership retrains (its settings page says so).
             model = stored_model(own.model)
-    config = MatchConfig(threshold=threshold, review_threshold=min(review, threshold),
-                         workers=settings.MATCH_ENGINE_THREADS)
+    config = MatchConfig(
+        threshold=threshold, review_threshold=min(review, threshold), workers=settings.MATCH_ENGINE_THREADS
+    )
     return replace(config, model=model) if model is not None else config
 
 
@@ -105,7 +114,11 @@ def _due(countdown: float | None = None):
 
 
 def match_run_schedule(
-    *, partnership: Partnership, trigger: str, changeset_ids: list[int] | None = None, full: bool = False,
+    *,
+    partnership: Partnership,
+    trigger: str,
+    changeset_ids: list[int] | None = None,
+    full: bool = False,
     requested_by=None,
 ) -> MatchRun:
     """Queue a run, or fold the change into the run already waiting (debounce)."""
@@ -138,7 +151,9 @@ def schedule_for_list_change(list_id: int, changeset_id: int) -> list[int]:
         return []
     org = account_list.organization
     runs = []
-    partnerships = Partnership.objects.filter(Q(initiator=org) | Q(partner=org), status=Partnership.Status.ACTIVE)
+    partnerships = Partnership.objects.filter(
+        Q(initiator=org) | Q(partner=org), status=Partnership.Status.ACTIVE
+    )
     for partnership in partnerships:
         run = match_run_schedule(
             partnership=partnership, trigger=f"{account_list.name} changed", changeset_ids=[changeset_id]
@@ -221,8 +236,13 @@ def _watermarks(list_ids) -> dict[int, int]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {ListChangeSet._meta.db_table} IN SHARE MODE")
-        rows = (ListChangeSet.objects.filter(account_list_id__in=list(list_ids)).order_by()
-                .values("account_list_id").annotate(newest=Max("id")).values_list("account_list_id", "newest"))
+        rows = (
+            ListChangeSet.objects.filter(account_list_id__in=list(list_ids))
+            .order_by()
+            .values("account_list_id")
+            .annotate(newest=Max("id"))
+            .values_list("account_list_id", "newest")
+        )
         newest = dict(rows)
     return {int(list_id): int(newest.get(list_id) or 0) for list_id in list_ids}
 
@@ -258,14 +278,17 @@ class RunLost(Exception):
 def _hold_run(run: MatchRun) -> None:
     """Inside a write transaction: lock the run's row and check that this attempt still owns it, so
     that an attempt the watchdog replaced never writes over the new one."""
-    if not MatchRun.objects.select_for_update().filter(
-        pk=run.pk, status=MatchRun.Status.RUNNING, attempts=run.attempts
-    ).exists():
+    if (
+        not MatchRun.objects.select_for_update()
+        .filter(pk=run.pk, status=MatchRun.Status.RUNNING, attempts=run.attempts)
+        .exists()
+    ):
         raise RunLost(f"match run {run.pk} attempt {run.attempts} was taken over")
 
 
-def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, force_full: bool,
-                    covered: dict | None = None) -> PairOutcome:
+def match_list_pair(
+    *, run: MatchRun, left_list_id: int, right_list_id: int, force_full: bool, covered: dict | None = None
+) -> PairOutcome:
     """Match one list pair and store its overlaps and state, in one transaction.
 
     Inputs: the watermark of both lists first, then the records, the stored state, the decisions
@@ -286,8 +309,9 @@ def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, for
         state = None
         if state_row is not None and not force_full and state_row.engine_version == ENGINE_VERSION:
             state = stored_state(state_row.data)  # None when unreadable: match in full
-        if state is not None and (state_row.left_changeset_id > newest_left
-                                  or state_row.right_changeset_id > newest_right):
+        if state is not None and (
+            state_row.left_changeset_id > newest_left or state_row.right_changeset_id > newest_right
+        ):
             state = None  # a state ahead of what we read (cannot happen in order; be safe): full
         if state is not None:
             changed_left = _changed_between(left_list_id, state_row.left_changeset_id, newest_left)
@@ -295,12 +319,20 @@ def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, for
     t1 = time.perf_counter()
     if state is not None:
         result, new_state = match_incremental(
-            left, right, state, config, changed_left=changed_left, changed_right=changed_right,
-            confirmed=confirmed, rejected=rejected,
+            left,
+            right,
+            state,
+            config,
+            changed_left=changed_left,
+            changed_right=changed_right,
+            confirmed=confirmed,
+            rejected=rejected,
         )
         rematched = len(changed_left) + len(changed_right)
     else:
-        result, new_state = match(left, right, config, confirmed=confirmed, rejected=rejected, return_state=True)
+        result, new_state = match(
+            left, right, config, confirmed=confirmed, rejected=rejected, return_state=True
+        )
         rematched = len(left) + len(right)
     t2 = time.perf_counter()
     blob = engine_blob(new_state)
@@ -324,14 +356,23 @@ def match_list_pair(*, run: MatchRun, left_list_id: int, right_list_id: int, for
     t3 = time.perf_counter()
     statuses = result["status"].value_counts()
     return PairOutcome(
-        left_records=len(left), right_records=len(right), rematched=rematched,
-        matches=int(statuses.get("match", 0)), review=int(statuses.get("review", 0)),
-        added=added, removed=removed, updated=updated,
-        seconds_load=t1 - t0, seconds_engine=t2 - t1, seconds_write=t3 - t2,
+        left_records=len(left),
+        right_records=len(right),
+        rematched=rematched,
+        matches=int(statuses.get("match", 0)),
+        review=int(statuses.get("review", 0)),
+        added=added,
+        removed=removed,
+        updated=updated,
+        seconds_load=t1 - t0,
+        seconds_engine=t2 - t1,
+        seconds_write=t3 - t2,
     )
 
 
-def _write_overlaps(run: MatchRun, left_list_id: int, right_list_id: int, result: pd.DataFrame, confirmed: set):
+def _write_overlaps(
+    run: MatchRun, left_list_id: int, right_list_id: int, result: pd.DataFrame, confirmed: set
+):
     """Make the stored overlaps of a list pair equal to the engine's result: only the difference is
     written, so re-running the same result writes nothing."""
     existing = {
@@ -342,8 +383,12 @@ def _write_overlaps(run: MatchRun, left_list_id: int, right_list_id: int, result
     }
     to_create, to_update, seen = [], [], set()
     for lr, rr, score, status, reasons in zip(
-        result["left_id"].tolist(), result["right_id"].tolist(), result["score"].tolist(),
-        result["status"].tolist(), result["reasons"].tolist(), strict=True,
+        result["left_id"].tolist(),
+        result["right_id"].tolist(),
+        result["score"].tolist(),
+        result["status"].tolist(),
+        result["reasons"].tolist(),
+        strict=True,
     ):
         key = (int(lr), int(rr))
         is_confirmed = key in confirmed
@@ -351,20 +396,33 @@ def _write_overlaps(run: MatchRun, left_list_id: int, right_list_id: int, result
         score = round(min(max(float(score), 0.0), 1.0), 4)
         old = existing.get(key)
         if old is None:
-            to_create.append(Overlap(
-                partnership_id=run.partnership_id, left_list_id=left_list_id, right_list_id=right_list_id,
-                left_record_id=key[0], right_record_id=key[1], score=score, status=status,
-                reasons=reasons, confirmed=is_confirmed, run=run,
-            ))
+            to_create.append(
+                Overlap(
+                    partnership_id=run.partnership_id,
+                    left_list_id=left_list_id,
+                    right_list_id=right_list_id,
+                    left_record_id=key[0],
+                    right_record_id=key[1],
+                    score=score,
+                    status=status,
+                    reasons=reasons,
+                    confirmed=is_confirmed,
+                    run=run,
+                )
+            )
         elif (old[1], old[2], old[3], old[4]) != (score, status, is_confirmed, reasons):
-            to_update.append(Overlap(
-                id=old[0], score=score, status=status, confirmed=is_confirmed, reasons=reasons, run=run
-            ))
+            to_update.append(
+                Overlap(
+                    id=old[0], score=score, status=status, confirmed=is_confirmed, reasons=reasons, run=run
+                )
+            )
     stale = [pk for key, (pk, *_rest) in existing.items() if key not in seen]
     for start in range(0, len(stale), 10_000):
         Overlap.objects.filter(pk__in=stale[start : start + 10_000]).delete()
     Overlap.objects.bulk_create(to_create, batch_size=5_000)
-    Overlap.objects.bulk_update(to_update, ["score", "status", "confirmed", "reasons", "run"], batch_size=5_000)
+    Overlap.objects.bulk_update(
+        to_update, ["score", "status", "confirmed", "reasons", "run"], batch_size=5_000
+    )
     return len(to_create), len(stale), len(to_update)
 
 
@@ -372,8 +430,13 @@ def _claim(run_id: int) -> MatchRun | None:
     """Take a queued run (or a running one whose worker stopped beating). None: not ours to run."""
     now = timezone.now()
     stale_before = now - timezone.timedelta(seconds=settings.MATCH_RUN_STALE_SECONDS)
-    fields = {"status": MatchRun.Status.RUNNING, "started_at": now, "heartbeat_at": now,
-              "attempts": F("attempts") + 1, "worker": socket.gethostname()[:200]}
+    fields = {
+        "status": MatchRun.Status.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+        "attempts": F("attempts") + 1,
+        "worker": socket.gethostname()[:200],
+    }
     try:
         with transaction.atomic():
             claimed = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.QUEUED).update(**fields)
@@ -407,8 +470,16 @@ def match_run_execute(*, run_id: int) -> str:
     covered: dict = {}
     try:
         with Heartbeat(run):
-            lefts = matchable_lists(partnership.initiator_id) if partnership.status == Partnership.Status.ACTIVE else []
-            rights = matchable_lists(partnership.partner_id) if partnership.status == Partnership.Status.ACTIVE else []
+            lefts = (
+                matchable_lists(partnership.initiator_id)
+                if partnership.status == Partnership.Status.ACTIVE
+                else []
+            )
+            rights = (
+                matchable_lists(partnership.partner_id)
+                if partnership.status == Partnership.Status.ACTIVE
+                else []
+            )
             pairs = [(a, b) for a in lefts for b in rights]
             _beat(run, list_pairs=len(pairs))
             with transaction.atomic():
@@ -416,14 +487,25 @@ def match_run_execute(*, run_id: int) -> str:
                 # Overlaps of lists that no longer exist or no longer pair up go away.
                 Overlap.objects.filter(partnership=partnership).exclude(left_list_id__in=lefts).delete()
                 Overlap.objects.filter(partnership=partnership).exclude(right_list_id__in=rights).delete()
-            totals = {"left_records": 0, "right_records": 0, "records_rematched": 0, "matches": 0, "review": 0,
-                      "overlaps_added": 0, "overlaps_removed": 0, "overlaps_updated": 0}
+            totals = {
+                "left_records": 0,
+                "right_records": 0,
+                "records_rematched": 0,
+                "matches": 0,
+                "review": 0,
+                "overlaps_added": 0,
+                "overlaps_removed": 0,
+                "overlaps_updated": 0,
+            }
             timings = {"load": 0.0, "engine": 0.0, "write": 0.0}
             big = [pair for pair in pairs if _is_big(*pair)]
             for done, (left_id, right_id) in enumerate([p for p in pairs if p not in big], start=1):
                 outcome = match_list_pair(
-                    run=run, left_list_id=left_id, right_list_id=right_id,
-                    force_full=run.kind == MatchRun.Kind.FULL, covered=covered,
+                    run=run,
+                    left_list_id=left_id,
+                    right_list_id=right_id,
+                    force_full=run.kind == MatchRun.Kind.FULL,
+                    covered=covered,
                 )
                 _add_outcome(totals, timings, outcome)
                 _beat(run, list_pairs_done=done, progress=int(100 * done / len(pairs)), covered=covered)
@@ -433,13 +515,19 @@ def match_run_execute(*, run_id: int) -> str:
             finished = MatchRun.objects.filter(
                 pk=run.pk, status=MatchRun.Status.RUNNING, attempts=run.attempts
             ).update(
-                status=MatchRun.Status.SUCCEEDED, progress=100, finished_at=timezone.now(), covered=covered,
-                timings={k: round(v, 3) for k, v in timings.items()}, **totals,
+                status=MatchRun.Status.SUCCEEDED,
+                progress=100,
+                finished_at=timezone.now(),
+                covered=covered,
+                timings={k: round(v, 3) for k, v in timings.items()},
+                **totals,
             )
             if not finished:
                 raise RunLost(f"match run {run.pk} attempt {run.attempts} was taken over")
     except RunLost:
-        log.warning("match run %s: attempt %s was taken over by another worker; stopping", run.pk, run.attempts)
+        log.warning(
+            "match run %s: attempt %s was taken over by another worker; stopping", run.pk, run.attempts
+        )
         return "lost"
     except Exception as exc:
         log.exception("match run %s failed", run.pk)
@@ -456,10 +544,16 @@ def match_run_execute(*, run_id: int) -> str:
 
 def _schedule_retry(run: MatchRun) -> None:
     try:
-        match_run_schedule(partnership=run.partnership, trigger=f"retry of run {run.pk} (database connection lost)",
-                           changeset_ids=list(run.changesets), full=run.kind == MatchRun.Kind.FULL)
+        match_run_schedule(
+            partnership=run.partnership,
+            trigger=f"retry of run {run.pk} (database connection lost)",
+            changeset_ids=list(run.changesets),
+            full=run.kind == MatchRun.Kind.FULL,
+        )
     except DatabaseError:
-        log.warning("could not schedule a retry of match run %s; the next change or the operator will", run.pk)
+        log.warning(
+            "could not schedule a retry of match run %s; the next change or the operator will", run.pk
+        )
 
 
 def _add_outcome(totals: dict, timings: dict, outcome: PairOutcome) -> None:
@@ -485,8 +579,9 @@ def _pack(*arrays: np.ndarray) -> bytes:
     return engine_blob([np.asarray(a) for a in arrays])
 
 
-def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timings: dict,
-             covered: dict) -> None:
+def _fan_out(
+    run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timings: dict, covered: dict
+) -> None:
     """Cut each big list pair into blocks and let a chord score them on all workers; the chord's
     body merges the blocks and finishes the run. Blocks of an earlier attempt are dropped."""
     from celery import chord
@@ -505,17 +600,31 @@ def _fan_out(run: MatchRun, big_pairs: list[tuple[int, int]], totals: dict, timi
         blocks = split_blocks(left, right, settings.MATCH_FANOUT_BLOCKS, config)
         timings["split"] = timings.get("split", 0.0) + time.perf_counter() - t0
         for index, block in enumerate(blocks):
-            jobs.append(MatchBlockJob(
-                run=run, attempt=run.attempts, left_list_id=left_id, right_list_id=right_id, index=index,
-                # the context learned from the whole lists travels with the block (engine.MatchBlock)
-                pairs=engine_blob([np.asarray(block.left_ids), np.asarray(block.right_ids),
-                                   np.asarray(block.passes), block.context]),
-            ))
+            jobs.append(
+                MatchBlockJob(
+                    run=run,
+                    attempt=run.attempts,
+                    left_list_id=left_id,
+                    right_list_id=right_id,
+                    index=index,
+                    # the context learned from the whole lists travels with the block (engine.MatchBlock)
+                    pairs=engine_blob(
+                        [
+                            np.asarray(block.left_ids),
+                            np.asarray(block.right_ids),
+                            np.asarray(block.passes),
+                            block.context,
+                        ]
+                    ),
+                )
+            )
         _beat(run)
     MatchBlockJob.objects.bulk_create(jobs)
     # What the inline part did so far, for the body to add to.
     MatchRun.objects.filter(pk=run.pk).update(
-        heartbeat_at=timezone.now(), timings={k: round(v, 3) for k, v in timings.items()}, covered=covered,
+        heartbeat_at=timezone.now(),
+        timings={k: round(v, 3) for k, v in timings.items()},
+        covered=covered,
         **totals,
     )
     ids = list(MatchBlockJob.objects.filter(run=run, attempt=run.attempts).values_list("id", flat=True))
@@ -540,8 +649,12 @@ def match_block_score(*, block_id: int) -> str:
         right = _frame(job.right_list_id, np.unique(right_ids))
         columns = list(NORMALIZED_COLUMNS)
         block = MatchBlock(
-            left=left.sort_index()[columns], right=right.sort_index()[columns],
-            left_ids=left_ids, right_ids=right_ids, passes=passes, context=context[0] if context else None,
+            left=left.sort_index()[columns],
+            right=right.sort_index()[columns],
+            left_ids=left_ids,
+            right_ids=right_ids,
+            passes=passes,
+            context=context[0] if context else None,
         )
         scored = match_block(block, engine_config(job.run.partnership_id))
     MatchBlockJob.objects.filter(pk=job.pk, result__isnull=True).update(
@@ -562,16 +675,31 @@ def match_run_finish(*, run_id: int, attempt: int) -> str:
     if jobs.filter(result__isnull=True).exists():
         # A block was lost (its worker died): the reaper re-runs the whole run when the heartbeat stops.
         return "incomplete"
-    totals = {f: getattr(run, f) for f in ("left_records", "right_records", "records_rematched", "matches", "review",
-                                           "overlaps_added", "overlaps_removed", "overlaps_updated")}
+    totals = {
+        f: getattr(run, f)
+        for f in (
+            "left_records",
+            "right_records",
+            "records_rematched",
+            "matches",
+            "review",
+            "overlaps_added",
+            "overlaps_removed",
+            "overlaps_updated",
+        )
+    }
     timings = dict(run.timings)
     config = engine_config(run.partnership_id)
     pairs = sorted(set(jobs.values_list("left_list_id", "right_list_id")))
     try:
         for left_id, right_id in pairs:
             t0 = time.perf_counter()
-            results = [stored_block_result(r) for r in jobs.filter(
-                left_list_id=left_id, right_list_id=right_id).order_by("index").values_list("result", flat=True)]
+            results = [
+                stored_block_result(r)
+                for r in jobs.filter(left_list_id=left_id, right_list_id=right_id)
+                .order_by("index")
+                .values_list("result", flat=True)
+            ]
             if any(r is None for r in results):
                 raise ValueError("a scored block is not readable")
             confirmed, rejected = _decisions(run.partnership_id, left_id, right_id)
@@ -588,15 +716,30 @@ def match_run_finish(*, run_id: int, attempt: int) -> str:
             statuses = result["status"].value_counts()
             n_left = AccountRecord.objects.filter(account_list_id=left_id).count()
             n_right = AccountRecord.objects.filter(account_list_id=right_id).count()
-            _add_outcome(totals, timings, PairOutcome(
-                left_records=n_left, right_records=n_right, rematched=n_left + n_right,
-                matches=int(statuses.get("match", 0)), review=int(statuses.get("review", 0)),
-                added=added, removed=removed, updated=updated,
-                seconds_load=0.0, seconds_engine=t1 - t0, seconds_write=time.perf_counter() - t1,
-            ))
+            _add_outcome(
+                totals,
+                timings,
+                PairOutcome(
+                    left_records=n_left,
+                    right_records=n_right,
+                    rematched=n_left + n_right,
+                    matches=int(statuses.get("match", 0)),
+                    review=int(statuses.get("review", 0)),
+                    added=added,
+                    removed=removed,
+                    updated=updated,
+                    seconds_load=0.0,
+                    seconds_engine=t1 - t0,
+                    seconds_write=time.perf_counter() - t1,
+                ),
+            )
         MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING, attempts=attempt).update(
-            status=MatchRun.Status.SUCCEEDED, progress=100, list_pairs_done=run.list_pairs,
-            finished_at=timezone.now(), timings={k: round(v, 3) for k, v in timings.items()}, **totals,
+            status=MatchRun.Status.SUCCEEDED,
+            progress=100,
+            list_pairs_done=run.list_pairs,
+            finished_at=timezone.now(),
+            timings={k: round(v, 3) for k, v in timings.items()},
+            **totals,
         )
     except RunLost:
         return "lost"
@@ -612,9 +755,13 @@ def match_run_finish(*, run_id: int, attempt: int) -> str:
 
 def _dispatch_waiting(partnership_id: int) -> None:
     try:
-        waiting = MatchRun.objects.filter(partnership_id=partnership_id, status=MatchRun.Status.QUEUED).first()
+        waiting = MatchRun.objects.filter(
+            partnership_id=partnership_id, status=MatchRun.Status.QUEUED
+        ).first()
         if waiting is not None:
-            MatchRun.objects.filter(pk=waiting.pk, status=MatchRun.Status.QUEUED).update(due_at=timezone.now())
+            MatchRun.objects.filter(pk=waiting.pk, status=MatchRun.Status.QUEUED).update(
+                due_at=timezone.now()
+            )
             dispatch_run(waiting.pk, countdown=0)
     except DatabaseError:  # the watchdog sends it once the database is back
         log.warning("could not send the run waiting for partnership %s", partnership_id, exc_info=True)

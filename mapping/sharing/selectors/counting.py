@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-
 from django.db import connection
 from django.db.models import Count, Q
 
 from mapping.lists.models import AccountList, AccountRecord
 from mapping.matching.models import Overlap
 from mapping.sharing.models import OverlapTally
-
 from mapping.sharing.selectors.visibility import MATCH, _marks, _segment_q
 
 # ------------------------------------------------------------------------------------ counting
@@ -19,8 +17,9 @@ def _use_tally() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _visible_pair_counts(*, partnership_ids: list[int], left_ids: list[int], right_ids: list[int], theirs: str
-                         ) -> dict:
+def _visible_pair_counts(
+    *, partnership_ids: list[int], left_ids: list[int], right_ids: list[int], theirs: str
+) -> dict:
     """Matched overlaps per (partnership, left list, right list), leaving out those whose record on
     `theirs` ("left"/"right") is private. PostgreSQL: one read of the tally (its triggers keep the
     private counts too); elsewhere a live count."""
@@ -38,7 +37,10 @@ def _visible_pair_counts(*, partnership_ids: list[int], left_ids: list[int], rig
             return {(p, left, right): n for p, left, right, n in cursor.fetchall()}
     rows = (
         Overlap.objects.filter(
-            partnership_id__in=partnership_ids, status=MATCH, left_list_id__in=left_ids, right_list_id__in=right_ids,
+            partnership_id__in=partnership_ids,
+            status=MATCH,
+            left_list_id__in=left_ids,
+            right_list_id__in=right_ids,
             **{f"{theirs}_record__private": False},
         )
         .values("partnership_id", "left_list_id", "right_list_id")
@@ -66,8 +68,11 @@ def _list_sizes(lists: list[AccountList], *, exclude_private: bool) -> dict[int,
         qs = AccountRecord.objects.filter(account_list_id__in={s.base_list_id for s in segments})
         if exclude_private:
             qs = qs.filter(private=False)
-        counts = qs.aggregate(**{
-            f"s{s.pk}": Count("pk", filter=Q(account_list_id=s.base_list_id) & _segment_q(s.filters)) for s in segments
-        })
+        counts = qs.aggregate(
+            **{
+                f"s{s.pk}": Count("pk", filter=Q(account_list_id=s.base_list_id) & _segment_q(s.filters))
+                for s in segments
+            }
+        )
         sizes.update({s.pk: counts[f"s{s.pk}"] for s in segments})
     return sizes

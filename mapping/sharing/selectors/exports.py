@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-
 from mapping.sharing.models import (
     SHAREABLE_FIELD_LABELS,
 )
-
 from mapping.sharing.selectors.ecosystem import ecosystem_columns
 from mapping.sharing.selectors.pages import OverlapListing
 
@@ -18,9 +16,18 @@ FIELD_LABELS = SHAREABLE_FIELD_LABELS
 # ------------------------------------------------------------------------------------ CSV rows
 
 
-MY_COLUMNS = (("list_name", "My list"), ("name", "My account"), ("domain", "My domain"), ("country", "My country"),
-              ("region", "My region"), ("industry", "My industry"), ("owner_name", "My owner"),
-              ("owner_email", "My owner e-mail"), ("stage", "My stage"), ("crm_id", "My CRM id"))
+MY_COLUMNS = (
+    ("list_name", "My list"),
+    ("name", "My account"),
+    ("domain", "My domain"),
+    ("country", "My country"),
+    ("region", "My region"),
+    ("industry", "My industry"),
+    ("owner_name", "My owner"),
+    ("owner_email", "My owner e-mail"),
+    ("stage", "My stage"),
+    ("crm_id", "My CRM id"),
+)
 
 
 def listing_csv_rows(listing) -> Iterator[list[str]]:
@@ -35,7 +42,9 @@ def listing_csv_rows(listing) -> Iterator[list[str]]:
     if has_mine:
         header += [label for _key, label in MY_COLUMNS]
     if has_partner:
-        header += ["Partner lists"] + [f"Partner {SHAREABLE_FIELD_LABELS[c].lower()}" for c in listing.columns]
+        header += ["Partner lists"] + [
+            f"Partner {SHAREABLE_FIELD_LABELS[c].lower()}" for c in listing.columns
+        ]
         header += [f"Partner extra: {k}" for k in listing.extra_columns]
     if is_overlaps:
         header += ["Score", "Reasons"]
@@ -60,4 +69,8 @@ def ecosystem_csv_rows(rows: list[dict]) -> Iterator[list[str]]:
     columns = ecosystem_columns()
     yield ["Partner"] + [label for _key, label in columns] + ["Total"]
     for row in rows:
-        yield [csv_safe(row["partner"]["name"])] + [str(row["counts"][key]) for key, _l in columns] + [str(row["total"])]
+        yield (
+            [csv_safe(row["partner"]["name"])]
+            + [str(row["counts"][key]) for key, _l in columns]
+            + [str(row["total"])]
+        )

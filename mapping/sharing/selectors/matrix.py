@@ -9,7 +9,6 @@ from django.db.models import Count
 from accounts.models import Organization, Partnership
 from mapping.lists.models import AccountList
 from mapping.matching.models import Overlap
-
 from mapping.sharing.selectors.counting import _list_sizes, _visible_pair_counts
 from mapping.sharing.selectors.visibility import MATCH, SharedList, Side, _in_list, lists_in_view, side_of
 
@@ -69,27 +68,33 @@ def overlap_matrix_for(*, org: Organization, partnership: Partnership) -> Overla
     # base x base: the tally, minus their private records
     if my_bases and their_bases:
         left_ids, right_ids = oriented([m.pk for m in my_bases], [t.pk for t in their_bases])
-        visible_counts = _visible_pair_counts(partnership_ids=[partnership.pk], left_ids=left_ids,
-                                              right_ids=right_ids, theirs=side.theirs)
+        visible_counts = _visible_pair_counts(
+            partnership_ids=[partnership.pk], left_ids=left_ids, right_ids=right_ids, theirs=side.theirs
+        )
         for (_p, left, right), n in visible_counts.items():
             my_id, their_id = (left, right) if side.mine == "left" else (right, left)
             counts[(my_id, their_id)] = n
 
-    visible = Overlap.objects.filter(partnership=partnership, status=MATCH, **{f"{side.theirs}_record__private": False})
+    visible = Overlap.objects.filter(
+        partnership=partnership, status=MATCH, **{f"{side.theirs}_record__private": False}
+    )
     segment_counts = {f"s{s.pk}": Count("pk", filter=_in_list(side.mine, s)) for s in my_segments}
     # my segments x their base lists: one query
     if my_segments and their_bases:
         rows = (
             visible.filter(**{f"{side.theirs}_list_id__in": [t.pk for t in their_bases]})
-            .values(f"{side.theirs}_list_id").annotate(**segment_counts)
+            .values(f"{side.theirs}_list_id")
+            .annotate(**segment_counts)
         )
         for row in rows:
             for s in my_segments:
                 counts[(s.pk, row[f"{side.theirs}_list_id"])] = row[f"s{s.pk}"]
     # their segments x all my lists: one query per segment of theirs
     for t in their_segments:
-        rows = visible.filter(_in_list(side.theirs, t)).values(f"{side.mine}_list_id").annotate(
-            n=Count("pk"), **segment_counts
+        rows = (
+            visible.filter(_in_list(side.theirs, t))
+            .values(f"{side.mine}_list_id")
+            .annotate(n=Count("pk"), **segment_counts)
         )
         for row in rows:
             counts[(row[f"{side.mine}_list_id"], t.pk)] = row["n"]

@@ -16,10 +16,24 @@ from mapping.sharing.models import (
     SHAREABLE_FIELDS,
     SharingLevel,
 )
-from prm.common.errors import NotFound, ValidationFailed
-
 from mapping.sharing.selectors.counting import _visible_pair_counts
-from mapping.sharing.selectors.visibility import MATCH, POPULATIONS, ROW_RECORD_FIELDS, SharedList, Side, _base_id, _in_lists, _json, _marks, lists_in_view, my_record_view, partner_view, safe_reasons, side_of
+from mapping.sharing.selectors.visibility import (
+    MATCH,
+    POPULATIONS,
+    ROW_RECORD_FIELDS,
+    SharedList,
+    Side,
+    _base_id,
+    _in_lists,
+    _json,
+    _marks,
+    lists_in_view,
+    my_record_view,
+    partner_view,
+    safe_reasons,
+    side_of,
+)
+from prm.common.errors import NotFound, ValidationFailed
 
 # The ready views of account mapping ("quick wins"): my population x the partner's population.
 QUICK_WINS = {
@@ -37,7 +51,6 @@ SORTS = {
     "region": ("{mine}_record__region", "-score", "id"),
     "owner": ("{mine}_record__owner_email", "-score", "id"),
 }
-
 
 
 # ------------------------------------------------------------------------------- overlap lists
@@ -59,8 +72,14 @@ class OverlapFilters:
     view: str = ""  # one of QUICK_WINS
 
     def has_record_filters(self) -> bool:
-        return bool(self.owner_email or self.mine_only or self.region or self.industry
-                    or self.min_score is not None or self.search)
+        return bool(
+            self.owner_email
+            or self.mine_only
+            or self.region
+            or self.industry
+            or self.min_score is not None
+            or self.search
+        )
 
 
 def _kind(value: str, field_name: str) -> str:
@@ -68,7 +87,8 @@ def _kind(value: str, field_name: str) -> str:
         return ""
     if value not in POPULATIONS:
         raise ValidationFailed(
-            f"Unknown population {value!r}; use {', '.join(POPULATIONS)}.", extra={field_name: ["Unknown population."]}
+            f"Unknown population {value!r}; use {', '.join(POPULATIONS)}.",
+            extra={field_name: ["Unknown population."]},
         )
     return value
 
@@ -114,8 +134,16 @@ class OverlapListing:
     """The overlaps one organization may see at record level, filtered; lazy (count, a page, or
     every row for an export)."""
 
-    def __init__(self, *, side: Side, user, my_lists: list[AccountList], their_lists: list[SharedList],
-                 filters: OverlapFilters, shown_through: list[SharedList] | None = None):
+    def __init__(
+        self,
+        *,
+        side: Side,
+        user,
+        my_lists: list[AccountList],
+        their_lists: list[SharedList],
+        filters: OverlapFilters,
+        shown_through: list[SharedList] | None = None,
+    ):
         """their_lists: the partner's lists whose records are listed; shown_through (default: the
         same): every list of theirs shared at record level, whose allow-lists a listed record
         gets when it holds that record (a segment of a listed base list, say), as in account 360."""
@@ -124,7 +152,9 @@ class OverlapListing:
         self.shown_through = their_lists if shown_through is None else shown_through
         self._my_list_names = {lst.pk: lst.name for lst in my_lists}
         # every listed record shows these (each is in one of their_lists, each of which allows them)
-        self.allowed_everywhere = set.intersection(*[set(s.fields) for s in their_lists]) if their_lists else set()
+        self.allowed_everywhere = (
+            set.intersection(*[set(s.fields) for s in their_lists]) if their_lists else set()
+        )
         self.columns = [f for f in SHAREABLE_FIELDS if any(f in s.fields for s in self.shown_through)]
         self.extra_columns = list(dict.fromkeys(k for s in self.shown_through for k in s.extra_fields))
         # partner_view's per-list plans: only when no list in view is a segment
@@ -151,8 +181,11 @@ class OverlapListing:
             qs = qs.filter(score__gte=f.min_score)
         if f.search:
             term = f.search
-            search_q = Q(**{f"{rec}name__icontains": term}) | Q(**{f"{rec}domain_norm__icontains": term}) | Q(
-                **{f"{rec}crm_id": term})
+            search_q = (
+                Q(**{f"{rec}name__icontains": term})
+                | Q(**{f"{rec}domain_norm__icontains": term})
+                | Q(**{f"{rec}crm_id": term})
+            )
             # Their names may be searched only where every list in view shows names: otherwise the
             # result set would tell what a hidden name contains.
             if "name" in self.allowed_everywhere:
@@ -163,16 +196,25 @@ class OverlapListing:
 
     def count(self) -> int:
         f, side = self.filters, self.side
-        simple = (not f.has_record_filters() and all(not s.account_list.is_segment for s in self.their_lists)
-                  and all(not lst.is_segment for lst in self.my_lists))
+        simple = (
+            not f.has_record_filters()
+            and all(not s.account_list.is_segment for s in self.their_lists)
+            and all(not lst.is_segment for lst in self.my_lists)
+        )
         if not simple or not self.their_lists or not self.my_lists:
             return self.queryset().count()
         their_ids = [s.id for s in self.their_lists]
         my_ids = [lst.pk for lst in self.my_lists]
         left_ids, right_ids = (my_ids, their_ids) if side.mine == "left" else (their_ids, my_ids)
         pid = [side.partnership.pk]
-        return max(0, sum(_visible_pair_counts(partnership_ids=pid, left_ids=left_ids, right_ids=right_ids,
-                                               theirs=side.theirs).values()))
+        return max(
+            0,
+            sum(
+                _visible_pair_counts(
+                    partnership_ids=pid, left_ids=left_ids, right_ids=right_ids, theirs=side.theirs
+                ).values()
+            ),
+        )
 
     # A page is read in two plain queries: the overlaps (their columns only: the joins serve the
     # filters), then the records of both sides by id. Selecting 30-odd record columns through
@@ -183,7 +225,9 @@ class OverlapListing:
         return qs.values_list(*self._OVERLAP_COLUMNS)
 
     def _rows_of(self, overlaps: list[tuple]) -> list[dict]:
-        records = _records_by_id({o[4] for o in overlaps} | {o[5] for o in overlaps}, extra=bool(self.extra_columns))
+        records = _records_by_id(
+            {o[4] for o in overlaps} | {o[5] for o in overlaps}, extra=bool(self.extra_columns)
+        )
         mine_at = 4 if self.side.mine == "left" else 5
         theirs_at = 9 - mine_at
         return [self._row_of(o, records[o[mine_at]], records[o[theirs_at]]) for o in overlaps]
@@ -205,7 +249,7 @@ class OverlapListing:
     def rows(self, offset: int, limit: int) -> list[dict]:
         page = self._plain_page(offset, limit)
         if page is None:
-            page = list(self._values(self.queryset())[offset:offset + limit])
+            page = list(self._values(self.queryset())[offset : offset + limit])
         return self._rows_of(page)
 
     def _plain_page(self, offset: int, limit: int) -> list[tuple] | None:
@@ -213,10 +257,18 @@ class OverlapListing:
         score, no filter on records but the score): what queryset() would select, without its
         compiling. None: use queryset()."""
         f, side = self.filters, self.side
-        if (f.sort not in ("-score", "score") or f.owner_email or f.mine_only or f.region or f.industry or f.search
-                or not self.their_lists or not self.my_lists
-                or any(s.account_list.is_segment for s in self.their_lists)
-                or any(lst.is_segment for lst in self.my_lists)):
+        if (
+            f.sort not in ("-score", "score")
+            or f.owner_email
+            or f.mine_only
+            or f.region
+            or f.industry
+            or f.search
+            or not self.their_lists
+            or not self.my_lists
+            or any(s.account_list.is_segment for s in self.their_lists)
+            or any(lst.is_segment for lst in self.my_lists)
+        ):
             return None
         their_ids, my_ids = [s.id for s in self.their_lists], [lst.pk for lst in self.my_lists]
         sql = (
@@ -234,8 +286,10 @@ class OverlapListing:
         params += [limit, offset]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return [(i, score, bool(confirmed), reasons, left, right)
-                    for i, score, confirmed, reasons, left, right in cursor.fetchall()]
+            return [
+                (i, score, bool(confirmed), reasons, left, right)
+                for i, score, confirmed, reasons, left, right in cursor.fetchall()
+            ]
 
     def iter_rows(self) -> Iterator[dict]:
         batch = []
@@ -248,17 +302,27 @@ class OverlapListing:
             yield from self._rows_of(batch)
 
 
-def overlap_listing_for(*, org: Organization, partnership: Partnership, user, filters: OverlapFilters,
-                        in_view: tuple[list[AccountList], list[SharedList]] | None = None) -> OverlapListing:
+def overlap_listing_for(
+    *,
+    org: Organization,
+    partnership: Partnership,
+    user,
+    filters: OverlapFilters,
+    in_view: tuple[list[AccountList], list[SharedList]] | None = None,
+) -> OverlapListing:
     """My accounts with the partner's matched accounts, where the partner shares the list at
     "overlapping accounts" or more, reduced to the fields each list allows. in_view: what
     lists_in_view(at_least=OVERLAPS) gave the caller for this request, if it read it already."""
     side = side_of(org=org, partnership=partnership)
     if filters.sort not in SORTS:
-        raise ValidationFailed(f"Unknown sort {filters.sort!r}.", extra={"sort": [f"Use one of {', '.join(SORTS)}."]})
+        raise ValidationFailed(
+            f"Unknown sort {filters.sort!r}.", extra={"sort": [f"Use one of {', '.join(SORTS)}."]}
+        )
     if filters.view:
         if filters.view not in QUICK_WINS:
-            raise ValidationFailed(f"Unknown view {filters.view!r}.", extra={"view": [f"Use {', '.join(QUICK_WINS)}."]})
+            raise ValidationFailed(
+                f"Unknown view {filters.view!r}.", extra={"view": [f"Use {', '.join(QUICK_WINS)}."]}
+            )
         filters.my_kind, filters.their_kind = QUICK_WINS[filters.view][:2]
     my_kind, their_kind = _kind(filters.my_kind, "my_kind"), _kind(filters.their_kind, "their_kind")
     mine, shared = in_view or lists_in_view(org=org, partnership=partnership, at_least=SharingLevel.OVERLAPS)
@@ -278,11 +342,14 @@ def overlap_listing_for(*, org: Organization, partnership: Partnership, user, fi
     else:
         base_ids = {s.id for s in shared if not s.account_list.is_segment}
         # a segment adds nothing a shared base list already shows (its rows are among them)
-        theirs = [s for s in shared if not (s.account_list.is_segment and s.account_list.base_list_id in base_ids)]
+        theirs = [
+            s for s in shared if not (s.account_list.is_segment and s.account_list.base_list_id in base_ids)
+        ]
         if their_kind:
             theirs = [s for s in theirs if s.kind == their_kind]
     # a listed record also shows what a shared segment holding it allows
     listed_bases = {_base_id(s.account_list) for s in theirs}
     shown_through = [s for s in shared if _base_id(s.account_list) in listed_bases]
-    return OverlapListing(side=side, user=user, my_lists=mine, their_lists=theirs, filters=filters,
-                          shown_through=shown_through)
+    return OverlapListing(
+        side=side, user=user, my_lists=mine, their_lists=theirs, filters=filters, shown_through=shown_through
+    )

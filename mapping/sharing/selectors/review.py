@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import Organization, Partnership
-from mapping.matching.models import SideDecision
 from mapping.lists.models import AccountList
-from mapping.matching.models import MatchDecision, Overlap
 from mapping.lists.selectors import account_lists_of
+from mapping.matching.models import MatchDecision, Overlap, SideDecision
+from mapping.sharing.models import SHAREABLE_FIELDS, SharingLevel
 from mapping.sharing.selectors.visibility import (
     SharedList,
     Side,
@@ -36,7 +36,6 @@ from mapping.sharing.selectors.visibility import (
     safe_reasons,
     side_of,
 )
-from mapping.sharing.models import SHAREABLE_FIELDS, SharingLevel
 from prm.common.errors import NotFound, ValidationFailed
 
 REVIEW = Overlap.Status.REVIEW
@@ -56,7 +55,9 @@ class ReviewQueue:
 
     Sliceable and countable, so Django's and DRF's paginators page it without loading it all."""
 
-    def __init__(self, *, side: Side, shared: list[SharedList], my_list: AccountList | None, filters: ReviewFilters):
+    def __init__(
+        self, *, side: Side, shared: list[SharedList], my_list: AccountList | None, filters: ReviewFilters
+    ):
         self.side, self.shared, self.my_list, self.filters = side, shared, my_list, filters
         self.my_side = "initiator" if side.mine == "left" else "partner"
         self.columns = [f for f in SHAREABLE_FIELDS if any(f in s.fields for s in shared)]
@@ -66,14 +67,20 @@ class ReviewQueue:
         side, f = self.side, self.filters
         if not self.shared:
             return Overlap.objects.none()
-        pair = {"partnership_id": side.partnership.pk, "left_record_id": OuterRef("left_record_id"),
-                "right_record_id": OuterRef("right_record_id")}
+        pair = {
+            "partnership_id": side.partnership.pk,
+            "left_record_id": OuterRef("left_record_id"),
+            "right_record_id": OuterRef("right_record_id"),
+        }
         decided = MatchDecision.objects.filter(**pair)  # rejected by either side, or confirmed by both
         said = SideDecision.objects.filter(**pair, side=self.my_side)  # my side has had its word
         # their record is shown elsewhere already: an overlap of this partnership, or white space
         # of a list at "all accounts"
-        matched = Overlap.objects.filter(partnership_id=side.partnership.pk, status=MATCH,
-                                         **{f"{side.theirs}_record_id": OuterRef(f"{side.theirs}_record_id")})
+        matched = Overlap.objects.filter(
+            partnership_id=side.partnership.pk,
+            status=MATCH,
+            **{f"{side.theirs}_record_id": OuterRef(f"{side.theirs}_record_id")},
+        )
         shown = Exists(matched)
         everything = [s.account_list for s in self.shared if s.shows_white_space]
         if everything:
@@ -120,7 +127,7 @@ class ReviewQueue:
         return qs.select_related(f"{side.mine}_record__account_list", f"{side.theirs}_record")
 
     def rows(self, offset: int, limit: int) -> list[dict]:
-        return [self._row(o) for o in self._select(self.queryset())[offset:offset + limit]]
+        return [self._row(o) for o in self._select(self.queryset())[offset : offset + limit]]
 
     def pair(self, pair_id: int) -> dict | None:
         """One pair of the queue as a row; None unless it waits there."""
@@ -146,7 +153,11 @@ def _clean(filters: ReviewFilters) -> ReviewFilters:
         value = getattr(filters, name)
         if value is not None and not 0 <= value <= 1:
             errors[name] = ["Between 0 and 1."]
-    if not errors and None not in (filters.min_score, filters.max_score) and filters.min_score > filters.max_score:
+    if (
+        not errors
+        and None not in (filters.min_score, filters.max_score)
+        and filters.min_score > filters.max_score
+    ):
         errors["max_score"] = ["At least the minimum score."]
     if errors:
         raise ValidationFailed("Invalid score range.", extra=errors)
@@ -154,8 +165,9 @@ def _clean(filters: ReviewFilters) -> ReviewFilters:
     return filters
 
 
-def review_queue_for(*, org: Organization, partnership: Partnership, user=None,
-                     filters: ReviewFilters | None = None) -> ReviewQueue:
+def review_queue_for(
+    *, org: Organization, partnership: Partnership, user=None, filters: ReviewFilters | None = None
+) -> ReviewQueue:
     """The pairs of the partnership waiting for review, seen by org: my record in full, the
     partner's reduced by its sharing rules; best scores first."""
     side = side_of(org=org, partnership=partnership)

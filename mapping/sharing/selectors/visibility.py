@@ -37,17 +37,17 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Organization, Partnership, Role
 from mapping.lists.models import AccountList, AccountRecord
-from mapping.matching.models import Overlap
-from mapping.sharing.models import SharingRule, SharingRuleChange
 from mapping.lists.selectors import account_lists_of
+from mapping.matching.models import Overlap
 from mapping.sharing.models import (
     LEVEL_RANK,
     SHAREABLE_FIELDS,
     SharingLevel,
+    SharingRule,
+    SharingRuleChange,
     levels_at_least,
 )
 from prm.common.errors import NotFound, PermissionDeniedError
-
 
 MATCH = Overlap.Status.MATCH
 # What the views read of a list (not its mapping, import job or other baggage).
@@ -55,8 +55,24 @@ LIST_FIELDS = ("id", "organization_id", "kind", "name", "record_count", "base_li
 
 
 # Record fields read by my_record_view, partner_view and _record_in (segment filters).
-ROW_RECORD_FIELDS = ("id", "account_list_id", "name", "domain", "domain_norm", "country", "country_norm", "region", "city",
-                     "industry", "owner_name", "owner_email", "stage", "crm_id", "private", "extra")
+ROW_RECORD_FIELDS = (
+    "id",
+    "account_list_id",
+    "name",
+    "domain",
+    "domain_norm",
+    "country",
+    "country_norm",
+    "region",
+    "city",
+    "industry",
+    "owner_name",
+    "owner_email",
+    "stage",
+    "crm_id",
+    "private",
+    "extra",
+)
 POPULATIONS = (AccountList.Kind.CUSTOMERS, AccountList.Kind.PROSPECTS, AccountList.Kind.OPPORTUNITIES)
 
 
@@ -128,8 +144,9 @@ def _shared(rule: SharingRule) -> SharedList:
     )
 
 
-def partner_lists_for(*, org: Organization, partnership: Partnership, at_least: str = SharingLevel.COUNTS
-                      ) -> list[SharedList]:
+def partner_lists_for(
+    *, org: Organization, partnership: Partnership, at_least: str = SharingLevel.COUNTS
+) -> list[SharedList]:
     """The partner's lists shared with org at `at_least` or more. An ended partnership shares nothing."""
     return lists_in_view(org=org, partnership=partnership, at_least=at_least)[1]
 
@@ -139,8 +156,9 @@ def _marks(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def lists_in_view(*, org: Organization, partnership: Partnership, at_least: str = SharingLevel.COUNTS
-                  ) -> tuple[list[AccountList], list[SharedList]]:
+def lists_in_view(
+    *, org: Organization, partnership: Partnership, at_least: str = SharingLevel.COUNTS
+) -> tuple[list[AccountList], list[SharedList]]:
     """My lists, and the partner's lists shared with me at `at_least` or more, in one query (the
     pages that show overlaps read both on every request). An ended partnership shares nothing."""
     side = side_of(org=org, partnership=partnership)
@@ -158,13 +176,24 @@ def lists_in_view(*, org: Organization, partnership: Partnership, at_least: str 
         rows = cursor.fetchall()
     mine, theirs = [], []
     for list_id, org_id, kind, name, record_count, base_list_id, filters, level, fields, extra_fields in rows:
-        account_list = AccountList(id=list_id, organization_id=org_id, kind=kind, name=name,
-                                   record_count=record_count, base_list_id=base_list_id, filters=_json(filters))
+        account_list = AccountList(
+            id=list_id,
+            organization_id=org_id,
+            kind=kind,
+            name=name,
+            record_count=record_count,
+            base_list_id=base_list_id,
+            filters=_json(filters),
+        )
         if org_id == org.pk:
             mine.append(account_list)
         else:
-            rule = SharingRule(account_list=account_list, level=level, fields=_json(fields) or [],
-                               extra_fields=_json(extra_fields) or [])
+            rule = SharingRule(
+                account_list=account_list,
+                level=level,
+                fields=_json(fields) or [],
+                extra_fields=_json(extra_fields) or [],
+            )
             theirs.append(_shared(rule))
     mine.sort(key=lambda lst: (lst.name, lst.pk))
     theirs.sort(key=lambda s: (s.account_list.kind, s.account_list.name, s.account_list.pk))
@@ -195,8 +224,9 @@ def partner_record_visible(*, org: Organization, partnership: Partnership, recor
         return False
     if any(s.shows_white_space for s in holding):
         return True
-    return Overlap.objects.filter(partnership=partnership, status=MATCH,
-                                  **{f"{side.theirs}_record_id": record.pk}).exists()
+    return Overlap.objects.filter(
+        partnership=partnership, status=MATCH, **{f"{side.theirs}_record_id": record.pk}
+    ).exists()
 
 
 def partner_list_for(*, org: Organization, partnership: Partnership, list_id, at_least: str) -> SharedList:
@@ -211,16 +241,22 @@ def partner_list_for(*, org: Organization, partnership: Partnership, list_id, at
     raise NotFound("List not found.")
 
 
-def sharing_rules_of(*, org: Organization, partnership: Partnership) -> list[tuple[AccountList, SharingRule | None]]:
+def sharing_rules_of(
+    *, org: Organization, partnership: Partnership
+) -> list[tuple[AccountList, SharingRule | None]]:
     """Each of my lists with the rule I set for this partnership (None: hidden)."""
     side_of(org=org, partnership=partnership)
     lists = list(account_lists_of(org=org))
-    rules = {r.account_list_id: r for r in SharingRule.objects.filter(partnership=partnership, account_list__in=lists)}
+    rules = {
+        r.account_list_id: r
+        for r in SharingRule.objects.filter(partnership=partnership, account_list__in=lists)
+    }
     return [(lst, rules.get(lst.pk)) for lst in lists]
 
 
-def sharing_rule_changes_of(*, org: Organization, membership, partnership: Partnership | None = None
-                            ) -> QuerySet[SharingRuleChange]:
+def sharing_rule_changes_of(
+    *, org: Organization, membership, partnership: Partnership | None = None
+) -> QuerySet[SharingRuleChange]:
     """The audit log of my organization's rule changes: for its admins only."""
     if membership.organization_id != org.pk or membership.role != Role.ADMIN:
         raise PermissionDeniedError("Only your organization's admins can read the sharing audit log.")

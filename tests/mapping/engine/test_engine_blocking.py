@@ -26,10 +26,12 @@ def test_exact_domain_pass_ignores_scheme_www_and_subdomains():
 
 
 def test_exact_domain_pass_uses_company_email_but_not_free_mail():
-    left = _frame([{"name": "Zeta", "email": "jane@zeta.io"}, {"name": "Omega", "email": "bob@gmail.com"}],
-                  ["l1", "l2"])
-    right = _frame([{"name": "Qqq", "website": "zeta.io"}, {"name": "Www", "website": "gmail.com"}],
-                   ["r1", "r2"])
+    left = _frame(
+        [{"name": "Zeta", "email": "jane@zeta.io"}, {"name": "Omega", "email": "bob@gmail.com"}], ["l1", "l2"]
+    )
+    right = _frame(
+        [{"name": "Qqq", "website": "zeta.io"}, {"name": "Www", "website": "gmail.com"}], ["r1", "r2"]
+    )
     found = _pairs_by_pass(left, right)["exact-domain"]
     assert ("l1", "r1") in found
     assert ("l2", "r2") not in found
@@ -59,8 +61,9 @@ def test_sorted_neighbourhood_passes_catch_typos_anywhere_and_word_order():
 
 def test_stem_to_name_pass_for_records_without_website():
     left = _frame([{"name": "Acme Software Inc"}, {"name": "Zorblax GmbH"}], ["l1", "l2"])
-    right = _frame([{"name": "AS", "website": "acmesoftware.com"}, {"name": "ZB", "website": "zorblax.io"}],
-                   ["r1", "r2"])
+    right = _frame(
+        [{"name": "AS", "website": "acmesoftware.com"}, {"name": "ZB", "website": "zorblax.io"}], ["r1", "r2"]
+    )
     found = _pairs_by_pass(left, right)["stem-to-name"]
     assert {("l1", "r1"), ("l2", "r2")} <= found
 

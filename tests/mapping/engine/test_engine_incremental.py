@@ -10,13 +10,37 @@ import pytest
 from mapping.engine import MatchConfig, match, match_incremental, prepare
 from mapping.engine.blocking import BlockingIndex, union
 
-NAMES = ["Acme", "Acme Software", "Acme Systems", "Globex", "Globex Corp", "Initech", "Umbrella",
-         "Stark Industries", "Wayne Enterprises", "Wonka Industries", "Tyrell", "Cyberdyne Systems",
-         "Soylent", "Hooli", "Pied Piper", "Vandelay Industries", ""]
+NAMES = [
+    "Acme",
+    "Acme Software",
+    "Acme Systems",
+    "Globex",
+    "Globex Corp",
+    "Initech",
+    "Umbrella",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Wonka Industries",
+    "Tyrell",
+    "Cyberdyne Systems",
+    "Soylent",
+    "Hooli",
+    "Pied Piper",
+    "Vandelay Industries",
+    "",
+]
 # ~4 records per domain and side: around the block cap of the tests, so keys flip between usable and
 # too common as records come and go
-DOMAINS = ["acme.com", "acme.de", "acmesoftware.com", "globex.com", "initech.io", "hooli.xyz",
-           *(f"site{k}.{tld}" for k in range(30) for tld in ("com", "de")), *[""] * 20]
+DOMAINS = [
+    "acme.com",
+    "acme.de",
+    "acmesoftware.com",
+    "globex.com",
+    "initech.io",
+    "hooli.xyz",
+    *(f"site{k}.{tld}" for k in range(30) for tld in ("com", "de")),
+    *[""] * 20,
+]
 CITIES = ["Boston", "Berlin", "London", "", "Paris"]
 
 
@@ -24,10 +48,14 @@ def _record(rng):
     name = NAMES[rng.integers(len(NAMES))]
     if name and rng.random() < 0.5:
         name += f" {rng.integers(30)}"  # many near-duplicate keys: sorted-neighbourhood slots shift a lot
-    return {"name": name, "website": DOMAINS[rng.integers(len(DOMAINS))],
-            "email": f"x@{DOMAINS[rng.integers(len(DOMAINS))] or 'gmail.com'}",
-            "city": CITIES[rng.integers(len(CITIES))], "country": ["US", "DE", ""][rng.integers(3)],
-            "crm_id": f"C{rng.integers(40)}" if rng.random() < 0.1 else ""}
+    return {
+        "name": name,
+        "website": DOMAINS[rng.integers(len(DOMAINS))],
+        "email": f"x@{DOMAINS[rng.integers(len(DOMAINS))] or 'gmail.com'}",
+        "city": CITIES[rng.integers(len(CITIES))],
+        "country": ["US", "DE", ""][rng.integers(3)],
+        "crm_id": f"C{rng.integers(40)}" if rng.random() < 0.1 else "",
+    }
 
 
 def _frame(rng, ids):
@@ -74,8 +102,15 @@ def test_randomized_rounds_equal_full_runs(seed):
         right, changed_right = _mutate(right, rng, "R", round_no) if round_no != 1 else (right, [])
         state = pickle.loads(pickle.dumps(state))  # as stored between runs
         confirmed = {(left.index[0], right.index[0])}
-        result, state = match_incremental(left, right, state, config, changed_left=changed_left,
-                                          changed_right=changed_right, confirmed=confirmed)
+        result, state = match_incremental(
+            left,
+            right,
+            state,
+            config,
+            changed_left=changed_left,
+            changed_right=changed_right,
+            confirmed=confirmed,
+        )
         full, full_state = match(left, right, config, confirmed=confirmed, return_state=True)
         _assert_same(result, state, full, full_state)
 
@@ -89,8 +124,9 @@ def test_blocking_update_equals_rebuild_on_generated_lists(generated):
     for round_no in range(2):
         new_left, changed_left = _mutate(left, rng, "L", round_no)
         new_right, changed_right = _mutate(right, rng, "R", round_no)
-        result, state = match_incremental(new_left, new_right, state, config, changed_left=changed_left,
-                                          changed_right=changed_right)
+        result, state = match_incremental(
+            new_left, new_right, state, config, changed_left=changed_left, changed_right=changed_right
+        )
         full, full_state = match(new_left, new_right, config, return_state=True)
         _assert_same(result, state, full, full_state)
         _, raw = BlockingIndex.build(new_left, new_right, config)

@@ -25,8 +25,12 @@ def _f1(result, truth):
 
 LEFT = pd.DataFrame(
     [
-        {"name": "Acme Software Inc", "website": "https://www.acmesoftware.com", "country": "USA",
-         "city": "Boston"},
+        {
+            "name": "Acme Software Inc",
+            "website": "https://www.acmesoftware.com",
+            "country": "USA",
+            "city": "Boston",
+        },
         {"name": "Globex Corporation", "website": "globex.com", "country": "US"},
         {"name": "Initech GmbH", "website": None, "country": "Deutschland", "city": "Berlin"},
         {"name": "Umbrella Ltd", "website": None, "country": "UK", "city": "London"},
@@ -35,7 +39,12 @@ LEFT = pd.DataFrame(
 )
 RIGHT = pd.DataFrame(
     [
-        {"name": "ACME SOFTWARE", "website": "acmesoftware.com", "country": "United States", "city": "boston"},
+        {
+            "name": "ACME SOFTWARE",
+            "website": "acmesoftware.com",
+            "country": "United States",
+            "city": "boston",
+        },
         {"name": "Acme Systems", "website": "acmesystems.com", "country": "US", "city": "Boston"},
         {"name": "Globex Corp.", "website": "http://shop.globex.com", "country": "United States of America"},
         {"name": "Initech", "website": "initech.de", "country": "DE", "city": "Berlin"},
@@ -137,9 +146,15 @@ def test_incremental_equals_full_rerun(generated):
     new_left, new_right, changed_left, changed_right = _edit(left, right, np.random.default_rng(3))
     new_left, new_right = prepare(new_left, force=True), prepare(new_right, force=True)
     confirmed, rejected = {(new_left.index[0], new_right.index[0])}, {(new_left.index[1], new_right.index[2])}
-    incremental, state2 = match_incremental(new_left, new_right, state, changed_left=changed_left,
-                                            changed_right=changed_right, confirmed=confirmed,
-                                            rejected=rejected)
+    incremental, state2 = match_incremental(
+        new_left,
+        new_right,
+        state,
+        changed_left=changed_left,
+        changed_right=changed_right,
+        confirmed=confirmed,
+        rejected=rejected,
+    )
     full, full_state = match(new_left, new_right, confirmed=confirmed, rejected=rejected, return_state=True)
     pd.testing.assert_frame_equal(incremental, full)
     pd.testing.assert_frame_equal(state2.scores, full_state.scores)
@@ -151,8 +166,10 @@ def test_blocks_union_equals_one_shot(generated):
     blocks = split_blocks(left, right, 4)
     assert len(blocks) == 4
     results = [match_block(b) for b in blocks]
-    merged = merge_block_results(results + results[:1],  # a re-delivered block changes nothing
-                                 rejected={(left.index[0], right.index[0])})
+    merged = merge_block_results(
+        results + results[:1],  # a re-delivered block changes nothing
+        rejected={(left.index[0], right.index[0])},
+    )
     pd.testing.assert_frame_equal(merged, one_shot)
 
 
@@ -162,8 +179,9 @@ def test_train_fits_a_usable_model(generated):
     result = match(left, right, MatchConfig(review_threshold=0.01))
     gold = set(zip(truth["left_id"], truth["right_id"], strict=True))
     labelled = result[["left_id", "right_id"]].copy()
-    labelled["is_match"] = [pair in gold for pair in zip(labelled["left_id"], labelled["right_id"],
-                                                          strict=True)]
+    labelled["is_match"] = [
+        pair in gold for pair in zip(labelled["left_id"], labelled["right_id"], strict=True)
+    ]
     model = train(left, right, labelled)
     assert dict(model.weights)["name_jw"] > 0
     retrained = match(left, right, MatchConfig(model=model))

@@ -12,8 +12,18 @@ from mapping.engine.reliability import junk_domains
 from mapping.engine.tokens import TokenTable, learn_weights
 
 # Unrelated companies beside each tested pair, so the lists look like lists (and no pair is alone).
-FILLER = ["Quillon Freight", "Bramble Dental", "Osterfeld Mills", "Yarrow Analytics", "Pennick Bakery",
-          "Tovald Marine", "Hesketh Printing", "Larkspur Clinics", "Marrow Steelworks", "Ondine Textiles"]
+FILLER = [
+    "Quillon Freight",
+    "Bramble Dental",
+    "Osterfeld Mills",
+    "Yarrow Analytics",
+    "Pennick Bakery",
+    "Tovald Marine",
+    "Hesketh Printing",
+    "Larkspur Clinics",
+    "Marrow Steelworks",
+    "Ondine Textiles",
+]
 
 
 def _lists(left_rows: list[dict], right_rows: list[dict]):
@@ -78,19 +88,25 @@ def test_a_name_of_initials_and_stubs_reaches_review():
 
 def test_country_missing_or_another_when_the_name_is_unmistakable():
     """The name-only path: a listing's or a subsidiary's country does not outweigh the name."""
-    status, _ = _status({"name": "Nordlys Energy Corp. Common Shares", "country": "Norway"},
-                        {"name": "Nordlys Energy", "country": "US"})
+    status, _ = _status(
+        {"name": "Nordlys Energy Corp. Common Shares", "country": "Norway"},
+        {"name": "Nordlys Energy", "country": "US"},
+    )
     assert status == "match"
-    status, _ = _status({"name": "Ostrander Techn. Inc.", "country": ""},
-                        {"name": "Ostrander Technology, Inc.", "country": "Canada"})
+    status, _ = _status(
+        {"name": "Ostrander Techn. Inc.", "country": ""},
+        {"name": "Ostrander Technology, Inc.", "country": "Canada"},
+    )
     assert status == "match"
 
 
 MUST_NOT_MATCH = [
     ({"name": "Acme Resources Ltd Class A"}, {"name": "Acme Robotics Ltd"}),
     # a same-named company in another country with another domain
-    ({"name": "Acme Robotics", "country": "US", "website": "acmerobotics.com"},
-     {"name": "Acme Robotics GmbH", "country": "DE", "website": "acme-robots.de"}),
+    (
+        {"name": "Acme Robotics", "country": "US", "website": "acmerobotics.com"},
+        {"name": "Acme Robotics GmbH", "country": "DE", "website": "acme-robots.de"},
+    ),
     ({"name": "Calder Systems"}, {"name": "Calder Sails"}),
     ({"name": "K+L Bau"}, {"name": "K+M Bau"}),
 ]
@@ -120,8 +136,9 @@ def test_word_weights_on_a_toy_list():
     assert weight["zeta"] == weight["omega"] == weight["firm7"] == 1.0
     assert weight["grp"] < 0.25 and weight["shares"] < 0.25  # on ~300 of ~300 records of one list
     # "omega grp" is the only "grp" of the right list: the left list's frequency still counts
-    assert weight["grp"] == pytest.approx(float(learn_weights(left, right).lookup(
-        pd.util.hash_array(np.array(["grp"], dtype=object)))[0]))
+    assert weight["grp"] == pytest.approx(
+        float(learn_weights(left, right).lookup(pd.util.hash_array(np.array(["grp"], dtype=object)))[0])
+    )
     dice, contain = table.overlap(np.array([300]), np.array([300]))  # zeta grp / zeta shares
     assert dice[0] > 0.8 and contain[0] > 0.8  # the rare word carries the pair
     few = TokenTable(np.array(["alpha grp", "beta grp"], dtype=object), np.array(["gamma grp"], dtype=object))
@@ -158,7 +175,9 @@ def test_candidate_recall_on_generated_lists(generated):
     left, right, truth = generated
     left, right = prepare(left), prepare(right)
     cands = candidate_pairs(left, right, MatchConfig())
-    proposed = pd.MultiIndex.from_arrays([left.index.to_numpy()[cands["li"]], right.index.to_numpy()[cands["ri"]]])
+    proposed = pd.MultiIndex.from_arrays(
+        [left.index.to_numpy()[cands["li"]], right.index.to_numpy()[cands["ri"]]]
+    )
     assert pd.MultiIndex.from_frame(truth).isin(proposed).mean() >= 0.99
 
 
@@ -166,12 +185,16 @@ def test_candidate_recall_on_generated_lists(generated):
 
 
 def test_a_domain_on_many_differently_named_records_is_no_evidence():
-    junk = [{"name": n, "website": "www.reseller-portal.com"} for n in ("Blue Finch Tools", "Pardo Optics",
-                                                                         "Vintry Wines", "Kessel Foods")]
+    junk = [
+        {"name": n, "website": "www.reseller-portal.com"}
+        for n in ("Blue Finch Tools", "Pardo Optics", "Vintry Wines", "Kessel Foods")
+    ]
     left, right = _lists(junk, [{"name": "Blue Fjord Systems", "website": "reseller-portal.com"}])
     assert junk_domains(left)[:4].all() and not junk_domains(right).any()
     result = match(left, right)
-    assert not ((result["left_id"] == "L0") & (result["right_id"] == "R0") & (result["status"] == "match")).any()
+    assert not (
+        (result["left_id"] == "L0") & (result["right_id"] == "R0") & (result["status"] == "match")
+    ).any()
 
 
 def test_a_company_with_branches_keeps_its_domain():
@@ -189,8 +212,10 @@ def test_incremental_equals_full_when_word_weights_move():
     left, right = _lists(base[:40], base[40:] + [{"name": "Pennick Bakery 3 Shares"}])
     full, state = match(left, right, return_state=True)
     # many new "Shares" records: the word's weight moves a step, every pair holding it is re-judged
-    added = pd.DataFrame([{"name": f"Novel{k} Shares Class B", "website": "junk-site.com"} for k in range(60)],
-                         index=[f"N{k}" for k in range(60)])
+    added = pd.DataFrame(
+        [{"name": f"Novel{k} Shares Class B", "website": "junk-site.com"} for k in range(60)],
+        index=[f"N{k}" for k in range(60)],
+    )
     left2 = pd.concat([left, prepare(added).reindex(columns=left.columns)])
     left2 = left2.iloc[rng.permutation(len(left2))]
     before = state.context.weights

@@ -63,8 +63,11 @@ def test_recordlinkage_compare_gives_the_engines_features(lists):
     compare = recordlinkage.Compare([EngineFeatures(left, right)])
     features = compare.compute(pairs, left, right)
     assert list(features.columns) == list(FEATURES) and len(features) == len(pairs)
-    expected = pair_features(left, right, pd.DataFrame({"left_id": pairs.get_level_values(0),
-                                                         "right_id": pairs.get_level_values(1)}))
+    expected = pair_features(
+        left,
+        right,
+        pd.DataFrame({"left_id": pairs.get_level_values(0), "right_id": pairs.get_level_values(1)}),
+    )
     np.testing.assert_allclose(features.to_numpy(dtype=float), expected[list(FEATURES)].to_numpy(dtype=float))
     # and recordlinkage's classifiers take them: ECM on the binarised features
     ecm = recordlinkage.ECMClassifier(binarize=0.8)

@@ -43,8 +43,12 @@ def labelled():
     left, right, truth = generate_pair(n=800, seed=3)
     left, right = prepare(left), prepare(right)
     cands = candidate_pairs(left, right, MatchConfig())
-    pairs = pd.DataFrame({"left_id": left.index.to_numpy()[cands["li"].to_numpy()],
-                          "right_id": right.index.to_numpy()[cands["ri"].to_numpy()]})
+    pairs = pd.DataFrame(
+        {
+            "left_id": left.index.to_numpy()[cands["li"].to_numpy()],
+            "right_id": right.index.to_numpy()[cands["ri"].to_numpy()],
+        }
+    )
     gold = set(zip(truth["left_id"], truth["right_id"], strict=True))
     pairs["is_match"] = [p in gold for p in zip(pairs["left_id"], pairs["right_id"], strict=True)]
     return left, right, pairs
