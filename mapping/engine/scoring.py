@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-FEATURE_ORDER = (
-    "name_jw", "name_tsr", "name_tok", "name_contain", "name_exact", "domain_eq", "stem_eq", "domain_conflict",
-    "stem_name", "country_eq", "country_conflict", "region_eq", "region_conflict", "city_eq",
-    "city_conflict", "postal_eq", "postal_conflict", "crm_eq", "name_only",
-)
+from .features import FEATURES
+
+# The model's weights are read in the order the features are computed.
+FEATURE_ORDER = FEATURES
 
 
 @dataclass(frozen=True)
@@ -49,11 +48,25 @@ class ScoringModel:
 # has no training data: set by hand.
 DEFAULT_MODEL = ScoringModel(
     weights=(
-        ("name_jw", 5.0), ("name_tsr", 6.0), ("name_tok", 6.0), ("name_contain", 6.0), ("name_exact", 5.0),
-        ("domain_eq", 8.0), ("stem_eq", 4.0), ("domain_conflict", -5.0), ("stem_name", 0.5),
-        ("country_eq", 1.0), ("country_conflict", -4.5), ("region_eq", 0.5), ("region_conflict", -2.5),
-        ("city_eq", 1.2), ("city_conflict", -3.0), ("postal_eq", 4.0), ("postal_conflict", -3.0),
-        ("crm_eq", 8.0), ("name_only", 1.5),
+        ("name_jw", 5.0),
+        ("name_tsr", 6.0),
+        ("name_tok", 6.0),
+        ("name_contain", 6.0),
+        ("name_exact", 5.0),
+        ("domain_eq", 8.0),
+        ("stem_eq", 4.0),
+        ("domain_conflict", -5.0),
+        ("stem_name", 0.5),
+        ("country_eq", 1.0),
+        ("country_conflict", -4.5),
+        ("region_eq", 0.5),
+        ("region_conflict", -2.5),
+        ("city_eq", 1.2),
+        ("city_conflict", -3.0),
+        ("postal_eq", 4.0),
+        ("postal_conflict", -3.0),
+        ("crm_eq", 8.0),
+        ("name_only", 1.5),
     ),
     bias=-20.0,
     origin="hand-set",
@@ -77,13 +90,29 @@ RULE_TEXT = {
 
 def rules(features: pd.DataFrame) -> np.ndarray:
     """Rule id per pair (RULE_NONE when the model decides)."""
-    f = {name: features[name].to_numpy() for name in ("crm_eq", "domain_eq", "name_exact", "name_jw",
-                                                      "name_tok", "name_contain", "stem_eq", "stem_name",
-                                                      "country_conflict")}
+    f = {
+        name: features[name].to_numpy()
+        for name in (
+            "crm_eq",
+            "domain_eq",
+            "name_exact",
+            "name_jw",
+            "name_tok",
+            "name_contain",
+            "stem_eq",
+            "stem_name",
+            "country_conflict",
+        )
+    }
     out = np.zeros(len(features), dtype=np.int8)
-    unrelated = (f["name_jw"] < UNRELATED_NAME_SIMILARITY) & (f["name_tok"] < UNRELATED_TOKEN_OVERLAP) \
-        & (f["name_contain"] < UNRELATED_CONTAINMENT) \
-        & (f["domain_eq"] == 0) & (f["stem_eq"] == 0) & (f["stem_name"] < 0.8)
+    unrelated = (
+        (f["name_jw"] < UNRELATED_NAME_SIMILARITY)
+        & (f["name_tok"] < UNRELATED_TOKEN_OVERLAP)
+        & (f["name_contain"] < UNRELATED_CONTAINMENT)
+        & (f["domain_eq"] == 0)
+        & (f["stem_eq"] == 0)
+        & (f["stem_name"] < 0.8)
+    )
     out[unrelated] = RULE_UNRELATED
     out[(f["domain_eq"] == 1) & (f["name_exact"] == 1) & (f["country_conflict"] == 0)] = RULE_DOMAIN_AND_NAME
     out[f["crm_eq"] == 1] = RULE_CRM
