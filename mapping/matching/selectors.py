@@ -29,7 +29,7 @@ def match_settings_of(*, org: Organization, partnership: Partnership) -> dict:
     effective ones the engine runs at: the higher bar of the two) and its scoring model (trained
     or default, how its training goes, and what each side asked of it). Both sides see them."""
     from mapping.matching.services.engine_blobs import stored_model_readable
-    from mapping.matching.services.runs import engine_config
+    from mapping.matching.services.pairs import engine_config
 
     if not partnership.involves(org):
         raise NotFound("Partnership not found.")

@@ -22,7 +22,8 @@ from mapping.lists.models import AccountRecord
 from mapping.matching.gates import partner_record_visible
 from mapping.matching.models import MatchDecision, MatchSettings, SideDecision
 from mapping.matching.services.engine_blobs import engine_blob
-from mapping.matching.services.runs import _frame, engine_config, match_run_schedule, matchable_lists
+from mapping.matching.services.pairs import _frame, engine_config
+from mapping.matching.services.runs import match_run_schedule, matchable_lists
 from prm.common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
