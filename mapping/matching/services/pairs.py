@@ -22,6 +22,7 @@ from mapping.engine import (
     prepare,
 )
 from mapping.lists.models import AccountRecord, ListChangeSet
+from mapping.lists.normalizing import NORM_COLUMNS
 from mapping.matching.models import MatchDecision, MatchRun, MatchSettings, MatchState, Overlap
 from mapping.matching.services.engine_blobs import (
     engine_blob,
@@ -37,18 +38,7 @@ ENGINE_VERSION = "4"  # 4: names normalized anew, word weights and rare-word pas
 
 
 # Stored normalized keys the engine reads (it derives the rest: name keys, stem key, CRM id key).
-_FRAME_COLUMNS = (
-    "id",
-    "name_norm",
-    "domain_norm",
-    "email_domain_norm",
-    "stem",
-    "country_norm",
-    "region_norm",
-    "city_norm",
-    "postal_norm",
-    "crm_id",
-)
+_FRAME_COLUMNS = ("id", *NORM_COLUMNS, "crm_id")
 
 
 def engine_config(partnership_id: int | None = None) -> MatchConfig:
