@@ -19,6 +19,8 @@ class ErrorOut(serializers.Serializer):
 
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# A character that str.strip() keeps (it strips what \s matches, and \x1c-\x1f and \x85 too).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 # Input URLs are checked by Django's URLValidator, which takes less than JSON Schema's "uri" (a
 # host with a dot and a top-level domain of letters...): the documented pattern is a part of what
 # it takes, so that whatever matches it is accepted.
@@ -65,6 +67,14 @@ class ApiAutoSchema(AutoSchema):
         ):
             schema.pop("format")
             schema["pattern"] = f"^({URL})?$" if field.allow_blank else f"^{URL}$"
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and "pattern" not in schema
+        ):
+            schema["pattern"] = NOT_BLANK  # DRF trims the text first: whitespace alone is blank
         if (
             isinstance(field, serializers.ListSerializer | serializers.ListField)
             and schema.get("type") == "array"

@@ -164,3 +164,14 @@ def test_request_bodies_are_documented_as_json_and_uploads_as_multipart(schema):
                 media_types = set(operation["requestBody"]["content"])
                 expected = {"multipart/form-data"} if path.endswith("/imports/") else {"application/json"}
                 assert media_types == expected, (method, path, media_types)
+
+
+def test_texts_that_must_not_be_blank_document_a_visible_character(world, schema):
+    """DRF trims a text before it checks it is not blank: whitespace alone is refused, as the
+    documented pattern says."""
+    from prm.common.schema import NOT_BLANK
+
+    token = schema["components"]["schemas"]["TokenOnlyInRequest"]["properties"]["token"]
+    assert token["pattern"] == NOT_BLANK and token["minLength"] == 1
+    response = world.api(world.owner).post("/api/invitations/accept/", {"token": "\t "}, format="json")
+    assert response.status_code == 400 and response.json()["errors"]["token"]
