@@ -2,6 +2,8 @@
 
 import csv
 
+from django.http import StreamingHttpResponse
+
 from mapping.lists.services.ingest import csv_safe
 
 
@@ -19,3 +21,10 @@ def csv_lines(rows):
 
 
 __all__ = ["csv_lines", "csv_safe"]
+
+
+def csv_response(rows, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

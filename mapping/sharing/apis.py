@@ -2,22 +2,21 @@
 matrix, overlap lists (with the ready views), white space, account 360, the ecosystem, and CSV
 exports of each list. Views only translate: every rule is applied by mapping.sharing.selectors."""
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from accounts.selectors import partnership_for
-from mapping.lists.exports import csv_lines
+from mapping.lists.exports import csv_response
 from mapping.lists.selectors import account_list_for
 from mapping.sharing import read_cache
 from mapping.sharing import selectors as overlaps
 from mapping.sharing.models import SHAREABLE_FIELDS, SharingLevel
 from mapping.sharing.selectors.review import ReviewFilters, review_queue_for
 from mapping.sharing.services import records_set_private, sharing_rule_set
-from prm.common.api import OrgAPIView, parse
+from prm.common.api import PAGE_PARAMETERS, ListingAPIView, OrgAPIView, paged, parse
 
 # ---------------------------------------------------------------- serializers
 
@@ -234,65 +233,12 @@ def overlap_filters(data: dict) -> overlaps.OverlapFilters:
 
 
 # Query parameters, documented from the serializers that parse them (bounds, lengths, choices).
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", {"type": "integer", "minimum": 1}),
-    OpenApiParameter(
-        "page_size",
-        {"type": "integer", "minimum": 1},
-        description="Rows per page (at most 500; larger asks get 500).",
-    ),
-]
 OVERLAP_PARAMETERS = [OverlapQueryIn, *PAGE_PARAMETERS]
-
-
-class ListingPage(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-
-
-def paged(serializer_class, name: str):
-    return type(name, (ListingPage,), {"results": serializer_class(many=True)})
 
 
 OverlapPageOut = paged(OverlapOut, "PaginatedSharedOverlapList")
 PartnerWhiteSpacePageOut = paged(PartnerWhiteSpaceOut, "PaginatedPartnerWhiteSpaceList")
 MyWhiteSpacePageOut = paged(MyWhiteSpaceOut, "PaginatedMyWhiteSpaceList")
-
-
-class ListingAPIView(OrgAPIView):
-    """Pages a listing (count + rows) with the project's page-number pagination."""
-
-    def page_of(self, listing):
-        return Response(self.page_data(listing))
-
-    def page_data(self, listing) -> dict:
-        from django.core.paginator import InvalidPage
-
-        from prm.common.errors import NotFound
-
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
-        size = paginator.get_page_size(self.request) or paginator.page_size
-        try:
-            number = int(self.request.query_params.get("page", 1))
-        except ValueError:
-            raise NotFound("Invalid page.") from None
-        count = listing.count()
-        if number < 1 or (number > 1 and (number - 1) * size >= count):
-            raise NotFound("Invalid page.") from InvalidPage()
-        rows = listing.rows((number - 1) * size, size)
-        url = self.request.build_absolute_uri()
-        from rest_framework.utils.urls import remove_query_param, replace_query_param
-
-        nxt = replace_query_param(url, "page", number + 1) if number * size < count else None
-        prev = None
-        if number > 1:
-            prev = (
-                remove_query_param(url, "page")
-                if number == 2
-                else replace_query_param(url, "page", number - 1)
-            )
-        return {"count": count, "next": nxt, "previous": prev, "results": rows}
 
 
 def cached_json(api: OrgAPIView, name: str, *, partnership, parts: tuple, compute) -> HttpResponse:
@@ -309,13 +255,6 @@ def cached_json(api: OrgAPIView, name: str, *, partnership, parts: tuple, comput
     return HttpResponse(
         content, content_type=f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
     )
-
-
-def csv_response(rows, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 # ---------------------------------------------------------------- sharing rules

@@ -14,13 +14,13 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Role
 from accounts.roles import Capability, role_can
 from accounts.selectors import partnership_for
+from mapping.lists.exports import csv_response
 from mapping.lists.selectors import account_list_for, account_lists_of
 from mapping.matching.selectors import latest_match_run
 from mapping.matching.services.review import match_decision_record
 from mapping.matching.services.runs import match_run_request, match_run_retry
 from mapping.sharing import read_cache
 from mapping.sharing import selectors as overlaps
-from mapping.sharing.apis import csv_response
 from mapping.sharing.forms import OverlapFilterForm, ReviewDecisionForm, ReviewFilterForm, SharingRuleForm
 from mapping.sharing.models import SHAREABLE_FIELD_LABELS, SharingLevel
 from mapping.sharing.selectors.review import review_queue_for

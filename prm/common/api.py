@@ -1,9 +1,13 @@
 """Small shared pieces for DRF views: views only translate input, call one service or selector,
 and render."""
 
+from django.core.paginator import InvalidPage
 from django.http import QueryDict
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from prm.common.errors import NotFound, ValidationFailed
@@ -97,3 +101,54 @@ class OrgAPIView(PaginatedAPIView):
             raise NotFound("You do not belong to an organization yet.")
         self.membership = membership
         self.org = membership.organization
+
+
+# ---------------------------------------------------------------- listings (count + rows) in pages
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1},
+        description="Rows per page (at most 500; larger asks get 500).",
+    ),
+]
+
+
+class ListingPage(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+def paged(serializer_class, name: str):
+    return type(name, (ListingPage,), {"results": serializer_class(many=True)})
+
+
+class ListingAPIView(OrgAPIView):
+    """Pages a listing (count + rows) with the project's page-number pagination."""
+
+    def page_of(self, listing):
+        return Response(self.page_data(listing))
+
+    def page_data(self, listing) -> dict:
+        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        size = paginator.get_page_size(self.request) or paginator.page_size
+        try:
+            number = int(self.request.query_params.get("page", 1))
+        except ValueError:
+            raise NotFound("Invalid page.") from None
+        count = listing.count()
+        if number < 1 or (number > 1 and (number - 1) * size >= count):
+            raise NotFound("Invalid page.") from InvalidPage()
+        rows = listing.rows((number - 1) * size, size)
+        url = self.request.build_absolute_uri()
+        nxt = replace_query_param(url, "page", number + 1) if number * size < count else None
+        prev = None
+        if number > 1:
+            prev = (
+                remove_query_param(url, "page")
+                if number == 2
+                else replace_query_param(url, "page", number - 1)
+            )
+        return {"count": count, "next": nxt, "previous": prev, "results": rows}
