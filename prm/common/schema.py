@@ -24,6 +24,8 @@ NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 # Input URLs are checked by Django's URLValidator, which takes less than JSON Schema's "uri" (a
 # host with a dot and a top-level domain of letters...): the documented pattern is a part of what
 # it takes, so that whatever matches it is accepted.
+# The same for e-mail addresses (Django's EmailValidator wants a top-level domain of 2 letters or more).
+EMAIL = r"[A-Za-z0-9]{1,20}([._+-][A-Za-z0-9]{1,10}){0,2}@[A-Za-z0-9]{1,20}(\.[A-Za-z0-9]{1,15}){0,2}\.[A-Za-z]{2,10}"
 URL = r"https?://[a-z0-9]{1,30}(\.[a-z0-9]{1,20}){0,2}\.[a-z]{2,10}(/[A-Za-z0-9_.~-]{0,20}){0,3}"
 
 
@@ -69,6 +71,13 @@ class ApiAutoSchema(AutoSchema):
             schema["pattern"] = f"^({URL})?$" if field.allow_blank else f"^{URL}$"
         if (
             direction == "request"
+            and isinstance(field, serializers.EmailField)
+            and schema.get("format") == "email"
+        ):
+            schema.pop("format")
+            schema["pattern"] = f"^({EMAIL})?$" if field.allow_blank else f"^{EMAIL}$"
+        if (
+            direction == "request"
             and isinstance(field, serializers.CharField)
             and field.trim_whitespace
             and not field.allow_blank
@@ -86,6 +95,21 @@ class ApiAutoSchema(AutoSchema):
                     schema["minItems"] = max(field.min_length, schema.get("minItems", 0))
                 if getattr(field, "max_length", None) is not None:
                     schema["maxItems"] = field.max_length
+        return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        # The field validators put "uri" and "email" back after _map_serializer_field: an input's
+        # pattern stands for them.
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request":
+            for name, field in serializer.fields.items():
+                prop = schema.get("properties", {}).get(name)
+                if isinstance(field, serializers.URLField | serializers.EmailField) and isinstance(
+                    prop, dict
+                ):
+                    for variant in [prop, *prop.get("oneOf", [])]:
+                        if "pattern" in variant:
+                            variant.pop("format", None)
         return schema
 
     def _get_response_bodies(self, direction="response"):

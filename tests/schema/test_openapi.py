@@ -175,3 +175,23 @@ def test_texts_that_must_not_be_blank_document_a_visible_character(world, schema
     assert token["pattern"] == NOT_BLANK and token["minLength"] == 1
     response = world.api(world.owner).post("/api/invitations/accept/", {"token": "\t "}, format="json")
     assert response.status_code == 400 and response.json()["errors"]["token"]
+
+
+def test_urls_and_emails_are_documented_as_what_django_accepts(schema):
+    """JSON Schema's "uri" and "email" take what Django's validators refuse ("0@0.a"): inputs
+    document a pattern that is part of what they accept."""
+    import re
+
+    from django.core.validators import URLValidator, validate_email
+
+    from prm.common.schema import EMAIL, URL
+
+    components = schema["components"]["schemas"]
+    email = components["InvitationInRequest"]["properties"]["email"]
+    website = components["OrganizationCreateInRequest"]["properties"]["website"]["oneOf"][0]  # or ""
+    assert "format" not in email and email["pattern"] == f"^{EMAIL}$"
+    assert "format" not in website and website["pattern"] == f"^({URL})?$"
+    assert not re.fullmatch(EMAIL, "0@0.a")
+    validate_email("a.b@mail.example.co")
+    URLValidator()("https://www.example.co/a/b")
+    assert re.fullmatch(EMAIL, "a.b@mail.example.co") and re.fullmatch(URL, "https://www.example.co/a/b")
