@@ -21,7 +21,7 @@ urlpatterns = [
     path("mapping/ecosystem/export.csv", views.ecosystem_export, name="ecosystem_export"),
 ]
 
-# Pages that keep their names in the namespace "matching" (prm/urls.py includes them there).
+# Pages that keep their names in the namespace "matching" (mapping/urls.py includes them there).
 matching_urlpatterns = [
     path(P + "matching/", views.matching_status, name="matching_status"),
     path(P + "review/", views.review_queue, name="review_queue"),
