@@ -113,7 +113,6 @@ class TokenIn(serializers.Serializer):
     )
 
 
-
 class OrganizationUpdateIn(serializers.Serializer):
     name = serializers.CharField(max_length=model_max_length(Organization, "name"), required=False)
     website = serializers.URLField(
@@ -211,7 +210,6 @@ class TokenObtainApi(APIView):
             )
         token = token_services.api_token_issue(request=request._request, user=user, code=data["code"])
         return Response({"token": token.key})
-
 
 
 class MeApi(APIView):
