@@ -11,6 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# At import, not per call: scipy.optimize takes most of a second to import, which a worker pays once.
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
 
 def greedy_one_to_one(li: np.ndarray, ri: np.ndarray, score: np.ndarray) -> np.ndarray:
     """Indices of the kept pairs.  Ties: higher score, then lower left position, then lower right."""
@@ -48,9 +53,6 @@ def max_weight_one_to_one(
     greedy pass, only components with at least two records on each side go through the assignment
     solver, and components too large for a dense matrix stay greedy.
     """
-    from scipy.optimize import linear_sum_assignment
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
     n = len(li)
     if n == 0:

@@ -62,6 +62,9 @@ BIT_DTYPE = np.int16
 # codes); its pairs are scored only when new.
 RARE_WORD_BIT = 2048
 RARE_WORD_PAIRS = 400
+# ... and records whose first word, or whose name without spaces, is one typo from the other's
+# (tokens.TokenTable.typo_keys), when that key pairs at most TYPO_PAIRS records.
+TYPO_PAIRS = 50
 WORD_PREFIX = 3
 
 
@@ -139,7 +142,10 @@ def rare_word_pairs(left: pd.DataFrame, right: pd.DataFrame, tokens=None, cap: i
     rows_l, keys_l = tokens.blocking_keys("left", WORD_PREFIX)
     rows_r, keys_r = tokens.blocking_keys("right", WORD_PREFIX)
     li, ri = hash_join(keys_l, keys_r, cap)
-    return rows_l[li], rows_r[ri]
+    typo_l, typo_keys_l = tokens.typo_keys("left")
+    typo_r, typo_keys_r = tokens.typo_keys("right")
+    ti, tj = hash_join(typo_keys_l, typo_keys_r, TYPO_PAIRS)
+    return np.concatenate([rows_l[li], typo_l[ti]]), np.concatenate([rows_r[ri], typo_r[tj]])
 
 
 # --- joins -------------------------------------------------------------------------------------------

@@ -122,6 +122,41 @@ def _weighting(words: np.ndarray, df_l: np.ndarray, df_r: np.ndarray, n_l: int, 
 
 
 _PRIME = np.uint64(1099511628211)
+_PRIME_INVERSE = np.uint64(pow(int(_PRIME), -1, 2**64))
+TYPO_KEY_WIDTH = 10
+MIN_TYPO_KEY = 3  # shorter strings (and their deletions) pair too much to mean anything
+
+
+def deletion_keys(strings: np.ndarray, width: int, salt: int = 0) -> np.ndarray:
+    """(strings, width + 1) uint64 keys: a hash of each string's first `width` letters, then of those
+    letters with letter k left out (k = 0 .. width - 1); 0 where blank, repeated or too short.  Strings
+    one edit apart (substitution, insertion, deletion, adjacent swap) share at least one key."""
+    strings = np.asarray(strings, dtype=object)
+    n = len(strings)
+    if n == 0:
+        return np.zeros((0, width + 1), np.uint64)
+    try:
+        chars = np.array(strings, dtype=f"S{width}")
+    except UnicodeEncodeError:
+        chars = np.array([s.encode("ascii", "replace")[:width] for s in strings.tolist()], dtype=f"S{width}")
+    codes = chars.view(np.uint8).reshape(n, width).astype(np.uint64)
+    length = (codes > 0).sum(axis=1)
+    # h = sum c_j P^j; leaving out letter k: prefix_k + (h - prefix_{k+1}) / P (P is odd: invertible)
+    powers = np.ones(width, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(1, width):
+            powers[j] = powers[j - 1] * _PRIME
+        upto = np.cumsum(codes * powers, axis=1, dtype=np.uint64)  # prefix_{k+1}
+        whole = upto[:, -1]
+        before = np.hstack([np.zeros((n, 1), np.uint64), upto[:, :-1]])  # prefix_k
+        out = np.empty((n, width + 1), dtype=np.uint64)
+        out[:, 0] = whole
+        out[:, 1:] = before + (whole[:, None] - upto) * _PRIME_INVERSE
+        out ^= np.uint64(0x9E3779B97F4A7C15) * np.uint64(salt + 3)
+    out[length < MIN_TYPO_KEY, :] = 0
+    out[:, 1:][np.arange(width)[None, :] >= length[:, None]] = 0  # leaving out padding: the string itself
+    out[(length - 1 < MIN_TYPO_KEY), 1:] = 0
+    return out
 
 
 def _prefix_hashes(words: list[str], length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,6 +248,8 @@ class TokenTable:
         self.w[row, col] = weight[word_codes]
         self.n_words = (self.word >= 0).sum(axis=1)
         self._name_keys = None
+        self._typo_keys = None
+        self.names = uniques
         self.left_rows, self.right_rows = codes[:n_left], codes[n_left:]
 
     # --- per record ---
@@ -245,6 +282,28 @@ class TokenTable:
                 )
             self._name_keys = (prefix, np.concatenate([words, prefixes, pairs], axis=1))
         keys = self._name_keys[1][self.left_rows if side == "left" else self.right_rows]
+        record = np.repeat(np.arange(len(keys)), keys.shape[1])
+        keys = keys.ravel()
+        has = keys != 0
+        return record[has], keys[has]
+
+    def typo_keys(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """(record position, key) of each record's one-letter deletion neighbourhood: of its first word
+        and of its name written without spaces (its first TYPO_KEY_WIDTH letters).  Two strings one
+        typo apart (a letter changed, added, dropped or two swapped: "cogun" / "cognu", "de priest" /
+        "depriest") share a key; see `deletion_keys`."""
+        if self._typo_keys is None:
+            first = np.append(self.words, "").astype(object)[self.word[:, 0]]
+            compact = np.array([n.replace(" ", "") for n in self.names.tolist()], dtype=object)
+            multi = self.n_words > 1
+            self._typo_keys = np.concatenate(
+                [
+                    deletion_keys(first, TYPO_KEY_WIDTH, salt=1),
+                    np.where(multi[:, None], deletion_keys(compact, TYPO_KEY_WIDTH, salt=1), np.uint64(0)),
+                ],
+                axis=1,
+            )
+        keys = self._typo_keys[self.left_rows if side == "left" else self.right_rows]
         record = np.repeat(np.arange(len(keys)), keys.shape[1])
         keys = keys.ravel()
         has = keys != 0

@@ -9,7 +9,7 @@ import pytest
 from mapping.engine import MatchConfig, match, match_incremental, prepare
 from mapping.engine.blocking import PASSES, candidate_pairs
 from mapping.engine.reliability import junk_domains
-from mapping.engine.tokens import TokenTable, learn_weights
+from mapping.engine.tokens import TokenTable, deletion_keys, learn_weights
 
 # Unrelated companies beside each tested pair, so the lists look like lists (and no pair is alone).
 FILLER = [
@@ -169,6 +169,30 @@ def test_a_pair_sharing_only_a_rare_word_is_a_candidate():
     cands = candidate_pairs(left, right, MatchConfig())
     found = cands[(left.index[cands["li"]] == "L0") & (right.index[cands["ri"]] == "R0")]
     assert len(found) == 1 and found["passes"].iloc[0] & PASSES["rare-word"]
+
+
+def test_a_pair_one_typo_apart_is_a_candidate_of_the_rare_word_pass():
+    """No shared word, prefix or word pair: the deletion keys of the first word ("kevi" / "kvei") and of
+    the name without spaces ("de priest" / "depriest") bring them together."""
+    left_rows = [{"name": "Kevi Service"}, {"name": "De Priest"}] + [
+        {"name": f"B{i:03d} Works"} for i in range(60)
+    ]
+    right_rows = [{"name": "Kvei Svcs"}, {"name": "Depriest"}] + [
+        {"name": f"Y{i:03d} Works"} for i in range(60)
+    ]
+    left, right = _lists(left_rows, right_rows)
+    cands = candidate_pairs(left, right, MatchConfig())
+    for lid, rid in (("L0", "R0"), ("L1", "R1")):
+        found = cands[(left.index[cands["li"]] == lid) & (right.index[cands["ri"]] == rid)]
+        assert len(found) == 1 and found["passes"].iloc[0] & PASSES["rare-word"], (lid, rid)
+
+
+def test_deletion_keys_meet_at_one_edit_only():
+    keys = deletion_keys(
+        np.array(["cogun", "cognu", "cogan", "cgun", "coguns", "acme", "zeta"], dtype=object), 10
+    )
+    shared = [len((set(keys[0]) & set(keys[i])) - {0}) > 0 for i in range(1, 7)]
+    assert shared == [True, True, True, True, False, False]
 
 
 def test_candidate_recall_on_generated_lists(generated):
