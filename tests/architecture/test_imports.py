@@ -6,8 +6,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("accounts", "mapping", "prm", "coselling", "incentives")
-# engine <- lists <- matching <- sharing: a layer imports only those on its left.
-LAYERS = ("mapping.engine", "mapping.lists", "mapping.matching", "mapping.sharing")
+# engine <- lists <- matching <- sharing <- coselling: a layer imports only those on its left.
+LAYERS = ("mapping.engine", "mapping.lists", "mapping.matching", "mapping.sharing", "coselling")
 
 
 def project_modules() -> dict[str, Path]:
