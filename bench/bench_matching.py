@@ -9,9 +9,12 @@ run alone.  The child loads already-normalized lists (the Django side stores the
 import), so 'match' times exclude normalization; 'prepare' is timed separately.
 
 Scoring.  Records are labelled with a group (company) id.  precision = correct pairs / predicted pairs.
-recall = one-to-one pairs the correct predictions support (per group: min(distinct left, distinct right)
-records in correct pairs) / one-to-one pairs possible (per group: min(left records, right records)).
-This treats the one-to-one engine and the many-to-many baselines alike.
+recall = one-to-one pairs the correct predictions support (the size of a maximum one-to-one matching
+within the correct pairs) / one-to-one pairs possible (per group: min(left records, right records)).
+This treats the one-to-one engine and the many-to-many baselines alike: a one-to-one method's correct
+pairs are their own matching, and a many-to-many method gets credit for as many disjoint pairs as its
+correct pairs hold, not for every record they touch (a star of one left record on five right records
+supports one pair, not five).
 """
 
 from __future__ import annotations
@@ -144,6 +147,20 @@ def chicago(seed: int = 1):
 # --- scoring -----------------------------------------------------------------------------------------
 
 
+def matching_size(li: np.ndarray, ri: np.ndarray) -> int:
+    """Size of a maximum one-to-one matching among the pairs (record positions; Hopcroft-Karp)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    if len(li) == 0:
+        return 0
+    graph = coo_matrix(
+        (np.ones(len(li), dtype=np.int8), (li, ri)), shape=(int(li.max()) + 1, int(ri.max()) + 1)
+    ).tocsr()
+    graph.sum_duplicates()
+    return int((maximum_bipartite_matching(graph, perm_type="column") >= 0).sum())
+
+
 def evaluate(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -> dict:
     gl, gr = left["entity"], right["entity"]
     possible = pd.concat([gl.value_counts().rename("l"), gr.value_counts().rename("r")], axis=1).fillna(0)
@@ -152,9 +169,10 @@ def evaluate(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -> di
         return {"pairs": 0, "precision": 0.0, "recall": 0.0, "f1": 0.0}
     el = gl.reindex(pairs["left_id"]).to_numpy()
     er = gr.reindex(pairs["right_id"]).to_numpy()
-    correct = pairs.loc[el == er].assign(entity=el[el == er])
-    supported = correct.groupby("entity").agg(l=("left_id", "nunique"), r=("right_id", "nunique"))
-    tp = int(supported.min(axis=1).sum())
+    correct = pairs.loc[el == er]
+    tp = matching_size(
+        left.index.get_indexer(correct["left_id"]), right.index.get_indexer(correct["right_id"])
+    )
     precision = len(correct) / len(pairs)
     recall = tp / max(n_possible, 1)
     f1 = 2 * precision * recall / max(precision + recall, 1e-12)
