@@ -174,14 +174,28 @@ def equi_join(codes_l: np.ndarray, codes_r: np.ndarray, cap: int) -> tuple[np.nd
     return (sel_l[start_l[group] + offset // nr[group]], sel_r[start_r[group] + offset % nr[group]])
 
 
+HASH_BUCKET_BITS = 22
+
+
 def hash_join(hl: np.ndarray, hr: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-    """`equi_join` on hashed keys (0 = blank)."""
-    codes, uniques = pd.factorize(np.concatenate([hl, hr]))
+    """`equi_join` on hashed keys (0 = blank).
+
+    Keys whose low HASH_BUCKET_BITS bits no key of the other side has cannot pair: they are dropped
+    before the (costlier) factorization.  The kept keys keep their order, so the pairs come out as
+    they would without the filter."""
+    hl, hr = np.asarray(hl, dtype=np.uint64), np.asarray(hr, dtype=np.uint64)
+    mask = np.uint64((1 << HASH_BUCKET_BITS) - 1)
+    bucket_l, bucket_r = (hl & mask).astype(np.intp), (hr & mask).astype(np.intp)
+    seen_l = np.zeros(1 << HASH_BUCKET_BITS, dtype=bool)
+    seen_r = np.zeros(1 << HASH_BUCKET_BITS, dtype=bool)
+    seen_l[bucket_l[hl != 0]] = True
+    seen_r[bucket_r[hr != 0]] = True
+    keep_l = np.flatnonzero(seen_r[bucket_l] & (hl != 0))
+    keep_r = np.flatnonzero(seen_l[bucket_r] & (hr != 0))
+    codes, _ = pd.factorize(np.concatenate([hl[keep_l], hr[keep_r]]))
     codes = codes.astype(np.int64)
-    blank = np.flatnonzero(uniques == 0)
-    if len(blank):
-        codes[codes == blank[0]] = -1
-    return equi_join(codes[: len(hl)], codes[len(hl) :], cap)
+    li, ri = equi_join(codes[: len(keep_l)], codes[len(keep_l) :], cap)
+    return keep_l[li], keep_r[ri]
 
 
 def sn_join(

@@ -293,16 +293,16 @@ class TokenTable:
         typo apart (a letter changed, added, dropped or two swapped: "cogun" / "cognu", "de priest" /
         "depriest") share a key; see `deletion_keys`."""
         if self._typo_keys is None:
-            first = np.append(self.words, "").astype(object)[self.word[:, 0]]
-            compact = np.array([n.replace(" ", "") for n in self.names.tolist()], dtype=object)
-            multi = self.n_words > 1
-            self._typo_keys = np.concatenate(
-                [
-                    deletion_keys(first, TYPO_KEY_WIDTH, salt=1),
-                    np.where(multi[:, None], deletion_keys(compact, TYPO_KEY_WIDTH, salt=1), np.uint64(0)),
-                ],
-                axis=1,
+            per_word = deletion_keys(self.words, TYPO_KEY_WIDTH, salt=1)  # once per distinct word
+            per_word = np.vstack([per_word, np.zeros((1, TYPO_KEY_WIDTH + 1), np.uint64)])
+            multi = np.flatnonzero(self.n_words > 1)
+            compact = np.zeros((len(self.names), TYPO_KEY_WIDTH + 1), np.uint64)
+            compact[multi] = deletion_keys(
+                np.array([n.replace(" ", "") for n in self.names[multi].tolist()], dtype=object),
+                TYPO_KEY_WIDTH,
+                salt=1,
             )
+            self._typo_keys = np.concatenate([per_word[self.word[:, 0]], compact], axis=1)
         keys = self._typo_keys[self.left_rows if side == "left" else self.right_rows]
         record = np.repeat(np.arange(len(keys)), keys.shape[1])
         keys = keys.ravel()
