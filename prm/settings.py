@@ -209,6 +209,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "accounts.models.Role",
         "StageEnum": "accounts.models.Stage",
         "TierEnum": "accounts.models.Tier",
+        "IntroKindEnum": "coselling.models.IntroKind",
     },
 }
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/docs/redoc.standalone.js", redoc_bundle, name="api-docs-bundle"),
     path("api/", include("accounts.api_urls")),
+    path("api/", include("coselling.api_urls")),
     path("", include("mapping.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
