@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/", include("accounts.api_urls")),
     path("api/", include("coselling.api_urls")),
     path("", include("mapping.urls")),
+    path("", include("coselling.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
 ]
