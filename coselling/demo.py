@@ -1,6 +1,7 @@
 """Co-sell demo data (seed_demo calls extend_demo through CosellingConfig): deal registrations in
 every state, two of them in conflict, and intro requests in every state on overlaps both sides
-see. Idempotent: nothing is added when the vendor already has registrations."""
+see. Idempotent: registrations are added when the vendor has none, intro requests when the
+partnership has none (they need the overlaps that matching writes after the lists' commit)."""
 
 from __future__ import annotations
 
@@ -66,8 +67,6 @@ def _user(org, role):
 
 def extend_demo(*, orgs, stdout) -> None:
     vendor = orgs["northwind"]
-    if DealRegistration.objects.filter(vendor=vendor).exists():
-        return
     vendor_pm = _user(vendor, Role.PARTNER_MANAGER)
     partnerships = {
         p.partner.slug: p
@@ -77,9 +76,10 @@ def extend_demo(*, orgs, stdout) -> None:
     }
     close = timezone.localdate() + timedelta(days=75)
     made = 0
+    seeded = DealRegistration.objects.filter(vendor=vendor).exists()
     for slug, name, website, country, value, steps in REGISTRATIONS:
         partnership = partnerships.get(slug)
-        if partnership is None:
+        if partnership is None or seeded:
             continue
         registration = registration_services.registration_submit(
             actor=_user(orgs[slug], Role.SALES_REP),
@@ -102,7 +102,8 @@ def extend_demo(*, orgs, stdout) -> None:
             )
         made += 1
     made_intros = _intros(vendor, orgs, partnerships)
-    stdout.write(f"Demo co-selling: {made} deal registrations, {made_intros} intro requests.")
+    if made or made_intros:
+        stdout.write(f"Demo co-selling: {made} deal registrations, {made_intros} intro requests.")
 
 
 def _intros(vendor, orgs, partnerships) -> int:
