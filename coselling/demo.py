@@ -101,22 +101,23 @@ def extend_demo(*, orgs, stdout) -> None:
                 actor=vendor_pm, org=vendor, registration=registration, **kwargs
             )
         made += 1
-    made_intros = _intros(vendor, orgs, partnerships)
+    made_intros = _intros(vendor, orgs, partnerships.get("bluefin"), "bluefin", states=5)
+    made_intros += _intros(vendor, orgs, partnerships.get("cobalt"), "cobalt", states=1)
     if made or made_intros:
         stdout.write(f"Demo co-selling: {made} deal registrations, {made_intros} intro requests.")
 
 
-def _intros(vendor, orgs, partnerships) -> int:
-    """Intro requests from the vendor's sales rep on overlaps it sees with Bluefin, one per state."""
+def _intros(vendor, orgs, partnership, slug: str, *, states: int) -> int:
+    """Intro requests from the vendor's sales rep on overlaps it sees with a partner: open,
+    accepted, declined, done, open (the first `states` of them)."""
     from mapping.sharing.selectors import OverlapFilters, overlap_listing_for
 
-    partnership = partnerships.get("bluefin")
     if partnership is None or IntroRequest.objects.filter(partnership=partnership).exists():
         return 0
     rep = _user(vendor, Role.SALES_REP)
     listing = overlap_listing_for(org=vendor, partnership=partnership, user=rep, filters=OverlapFilters())
-    rows = listing.rows(0, 5) if listing.count() else []
-    partner_org, partner_rep = orgs["bluefin"], _user(orgs["bluefin"], Role.SALES_REP)
+    rows = listing.rows(0, states) if listing.count() else []
+    partner_org, partner_rep = orgs[slug], _user(orgs[slug], Role.SALES_REP)
     made = 0
     kinds = ["introduction", "intelligence", "joint_meeting", "introduction", "intelligence"]
     for n, row in enumerate(rows):

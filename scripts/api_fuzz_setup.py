@@ -95,6 +95,10 @@ def prepare(user: User) -> dict:
     )
     run = MatchRun.objects.filter(partnership=partnership).order_by("pk").first()
     spare_partnership = _spare_partnership(org)
+    from coselling.models import DealRegistration, IntroRequest
+
+    registration = DealRegistration.objects.filter(partnership=partnership).order_by("pk").first()
+    intro = IntroRequest.objects.filter(partnership=partnership).order_by("pk").first()
     # POST /api/organizations/ makes its caller the new organization's admin, and an admin without
     # an authenticator is refused everywhere (403 mfa_required): with one, the rest of the run goes
     # on. The token is made after it (a token issued before TOTP was turned on is refused).
@@ -116,6 +120,8 @@ def prepare(user: User) -> dict:
             "path.run_id": run.pk if run else 1,
             "path.record_id": record.pk if record else 1,
             "path.invitation_id": invitation.pk,
+            "path.registration_id": registration.pk if registration else 1,
+            "path.intro_id": intro.pk if intro else 1,
         },
         # Operations that destroy what the others read get objects of their own.
         "operations": [
