@@ -273,6 +273,7 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {"task": "accounts.tasks.expire_invitations", "schedule": 3600.0},
+    "expire-co-selling": {"task": "coselling.expire_and_remind", "schedule": 3600.0},
 }
 
 INVITATION_TTL = timedelta(days=env.int("INVITATION_TTL_DAYS", default=7))
