@@ -210,7 +210,7 @@ class TokenTable:
         row, flat = _split_names(names)
         word_codes, words = _factorize(flat)
         word_list = words.tolist()
-        nonblank = np.array([t != "" for t in word_list], dtype=bool)
+        nonblank = np.asarray(words != "", dtype=bool)
         keep = (
             nonblank[word_codes] & ~pd.Series(row * max(len(words), 1) + word_codes).duplicated().to_numpy()
         )
@@ -228,7 +228,9 @@ class TokenTable:
         row, col, word_codes = row[fits], col[fits], word_codes[fits]
         # prefixes as integer hashes of their letters (no strings): prefix k of a word equals the
         # whole-word hash of a k-letter word when the letters agree
-        length = np.fromiter((min(len(w), 127) for w in word_list), dtype=np.int8, count=len(word_list))
+        length = np.minimum(
+            np.fromiter(map(len, word_list), dtype=np.int64, count=len(word_list)), 127
+        ).astype(np.int8)
         pref, whole = _prefix_hashes(word_list, length)
         first = np.fromiter((ord(w[0]) if w else 0 for w in word_list), dtype=np.int16, count=len(word_list))
         self.word_hash = _hash(words)
