@@ -124,6 +124,7 @@ def _weighting(words: np.ndarray, df_l: np.ndarray, df_r: np.ndarray, n_l: int, 
 _PRIME = np.uint64(1099511628211)
 _PRIME_INVERSE = np.uint64(pow(int(_PRIME), -1, 2**64))
 TYPO_KEY_WIDTH = 10
+KEY_SLICE = 200_000
 MIN_TYPO_KEY = 3  # shorter strings (and their deletions) pair too much to mean anything
 
 
@@ -187,6 +188,20 @@ def _prefix_hashes(words: list[str], length: np.ndarray) -> tuple[np.ndarray, np
     )
     pref[np.arange(MAX_ABBREVIATION)[None, :] >= (length[:, None] - 1)] = 0
     return pref, whole.astype(np.uint64)
+
+
+def _nonzero_keys(per_name: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(record position, key) of the non-zero keys of each record's name, record by record, in slices
+    so that no (records x keys) copy of the whole list is made."""
+    records, keys = [], []
+    for start in range(0, len(rows), KEY_SLICE):
+        block = per_name[rows[start : start + KEY_SLICE]]
+        r, c = np.nonzero(block)
+        records.append(r + start)
+        keys.append(block[r, c])
+    if not records:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+    return np.concatenate(records).astype(np.int64), np.concatenate(keys)
 
 
 class TokenTable:
@@ -283,11 +298,7 @@ class TokenTable:
                     self.word[:, 1:] >= 0, words[:, :-1] * np.uint64(31) + words[:, 1:], np.uint64(0)
                 )
             self._name_keys = (prefix, np.concatenate([words, prefixes, pairs], axis=1))
-        keys = self._name_keys[1][self.left_rows if side == "left" else self.right_rows]
-        record = np.repeat(np.arange(len(keys)), keys.shape[1])
-        keys = keys.ravel()
-        has = keys != 0
-        return record[has], keys[has]
+        return _nonzero_keys(self._name_keys[1], self.left_rows if side == "left" else self.right_rows)
 
     def typo_keys(self, side: str) -> tuple[np.ndarray, np.ndarray]:
         """(record position, key) of each record's one-letter deletion neighbourhood: of its first word
@@ -305,11 +316,7 @@ class TokenTable:
                 salt=1,
             )
             self._typo_keys = np.concatenate([per_word[self.word[:, 0]], compact], axis=1)
-        keys = self._typo_keys[self.left_rows if side == "left" else self.right_rows]
-        record = np.repeat(np.arange(len(keys)), keys.shape[1])
-        keys = keys.ravel()
-        has = keys != 0
-        return record[has], keys[has]
+        return _nonzero_keys(self._typo_keys, self.left_rows if side == "left" else self.right_rows)
 
     # --- per pair ---
 
