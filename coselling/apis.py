@@ -213,6 +213,15 @@ class ReplyIn(serializers.Serializer):
 
 # ---------------------------------------------------------------- views
 
+
+class StatusQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RegistrationStatus.choices, required=False)
+
+
+class BoxQuery(serializers.Serializer):
+    box = serializers.ChoiceField(choices=[("inbox", "Asked of us"), ("sent", "Asked by us")], required=False)
+
+
 STATUS_PARAM = OpenApiParameter("status", enum=RegistrationStatus.values, required=False)
 BOX_PARAM = OpenApiParameter("box", enum=["inbox", "sent"], required=False)
 
@@ -229,10 +238,10 @@ class RegistrationListApi(OrgAPIView):
     @extend_schema(parameters=[STATUS_PARAM], responses=RegistrationOut(many=True))
     def get(self, request, partnership_id: int):
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
-        wanted = request.query_params.get("status", "")
-        if wanted and wanted not in RegistrationStatus.values:
-            wanted = "none"  # an unknown status has no registrations
-        rows = selectors.registrations_for(org=self.org, partnership=partnership, status=wanted)
+        query = parse(StatusQuery, request.query_params)
+        rows = selectors.registrations_for(
+            org=self.org, partnership=partnership, status=query.get("status", "")
+        )
         return self.paginate(rows, RegistrationOut)
 
     @extend_schema(request=RegistrationIn, responses={201: RegistrationOut})
@@ -321,7 +330,7 @@ class IntroListApi(OrgAPIView):
     @extend_schema(parameters=[BOX_PARAM], responses=IntroOut(many=True))
     def get(self, request, partnership_id: int):
         partnership = partnership_for(org=self.org, partnership_id=partnership_id)
-        box = request.query_params.get("box", "")
+        box = parse(BoxQuery, request.query_params).get("box", "")
         return self.paginate(selectors.intros_for(org=self.org, partnership=partnership, box=box), IntroOut)
 
     @extend_schema(request=IntroIn, responses={201: IntroOut})

@@ -323,3 +323,10 @@ def test_reminder_and_expiry_job_twice_sends_one_reminder(world, shared_overlap,
     assert intro_svc.intros_remind_and_expire(today=after)["expired"] == 0
     intro.refresh_from_db()
     assert intro.status == "expired" and intro.changes.filter(to_status="expired").count() == 1
+
+
+def test_unknown_filter_values_are_400(world):
+    owner = api(world, world.owner, world.owner_org)
+    assert owner.get(reg_url(world) + "?status=AAA").status_code == 400
+    assert owner.get(intro_url(world) + "?box=AAA").status_code == 400
+    assert owner.get(reg_url(world) + "?status=approved").status_code == 200
