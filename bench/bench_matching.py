@@ -384,13 +384,14 @@ def run_child(spec: dict) -> dict:
     pairs, extra = METHODS[spec["method"]](left, right, config)
     seconds = time.perf_counter() - started
     extra["cpu_s"] = round(time.process_time() - cpu_started, 3)  # all threads: load-independent
+    peak = peak_rss_mb()  # the run's own peak, before the reports below build candidates again
     result = extra.pop("_result", None)
     if result is not None:  # after the timing: what the candidate passes find, how scores hold up
         extra["candidate_recall"] = candidate_recall(left, right, config)
         extra["reliability"] = reliability(result, left, right)
     out = {
         "wall_s": round(seconds, 3),
-        "peak_rss_mb": round(peak_rss_mb()),
+        "peak_rss_mb": round(peak),
         "inputs_rss_mb": round(rss_before),
         "rusage_maxrss_mb": round(rusage_peak_mb()),
         "n_left": len(left),
