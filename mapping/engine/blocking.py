@@ -64,7 +64,7 @@ RARE_WORD_BIT = 2048
 RARE_WORD_PAIRS = 400
 # ... and records whose first word, or whose name without spaces, is one typo from the other's
 # (tokens.TokenTable.typo_keys), when that key pairs at most TYPO_PAIRS records.
-TYPO_PAIRS = 50
+TYPO_PAIRS = 20
 WORD_PREFIX = 3
 
 
