@@ -22,7 +22,9 @@ def test_seed_demo_adds_co_selling_once():
     conflict = RegistrationConflict.objects.get(registration__account_name="ACME Corp.")
     assert conflict.other.account_name == "ACME Incorporated" and conflict.other_first
     seed()  # the overlaps exist now (run outside a test, the first run has them already)
-    assert {"open", "accepted", "declined", "done"} <= set(IntroRequest.objects.values_list("status", flat=True))
+    assert {"open", "accepted", "declined", "done"} <= set(
+        IntroRequest.objects.values_list("status", flat=True)
+    )
     counts = DealRegistration.objects.count(), IntroRequest.objects.count()
     seed()
     assert (DealRegistration.objects.count(), IntroRequest.objects.count()) == counts
