@@ -82,6 +82,11 @@ def _restore_celery(before: dict) -> None:
 
 @pytest.fixture(scope="module")
 def servers(django_db_blocker):
+    # The test process talks to the throwaway cluster through Django's PostgreSQL backend, so the
+    # project's own database must be PostgreSQL too (the SQLite default skips these tests).
+    require_service(
+        "PostgreSQL", connections["default"].vendor == "postgresql", "set DATABASE_URL to PostgreSQL"
+    )
     redis, postgres = ThrowawayRedis(), ThrowawayPostgres()
     try:
         redis_up = redis.start()
